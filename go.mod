@@ -1,0 +1,3 @@
+module github.com/vigil-db/vigil
+
+go 1.26
