@@ -1,0 +1,59 @@
+// Command vigil runs Vigil: all four services in one process by default, or
+// the subset named with --services. It also starts local sandbox topologies
+// (vigil sandbox), runs the demo (vigil demo) and measures probing (vigil bench).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "vigil:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "vigil:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage marks errors in how vigil was called.
+var errUsage = errors.New("usage")
+
+const usage = `Usage:
+  vigil [flags]                 run the services (all by default)
+  vigil demo [flags]            start a sandbox topology, discover it, print it, serve until Ctrl-C
+  vigil sandbox up|down|status  manage a local MariaDB sandbox topology
+  vigil bench probe [flags]     measure probe cost against a sandbox topology
+
+Run "vigil <command> -h" for the flags of a command.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "demo":
+			return runDemo(ctx, args[1:], stdout, stderr, getenv)
+		case "sandbox":
+			return runSandbox(ctx, args[1:], stdout, stderr)
+		case "bench":
+			return runBench(ctx, args[1:], stdout, stderr)
+		case "help", "-h", "--help":
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
+	}
+	return runServices(ctx, args, stderr, getenv)
+}

@@ -1,0 +1,226 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"google.golang.org/grpc"
+
+	"github.com/vigil-db/vigil/pkg/grpcx"
+	"github.com/vigil-db/vigil/pkg/mysql"
+	"github.com/vigil-db/vigil/pkg/store"
+	"github.com/vigil-db/vigil/pkg/store/memory"
+	"github.com/vigil-db/vigil/pkg/store/postgres"
+	"github.com/vigil-db/vigil/services/analyzer"
+	"github.com/vigil-db/vigil/services/discovery"
+	"github.com/vigil-db/vigil/services/gateway"
+	"github.com/vigil-db/vigil/services/recovery"
+)
+
+// App is a running set of services.
+type App struct {
+	log    *slog.Logger
+	store  store.Store
+	addrs  map[string]string
+	parts  []*part
+	failed chan error
+}
+
+// part is one running service with its own context, so services stop in
+// reverse start order.
+type part struct {
+	name   string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start opens the store, binds every listener, then starts the services in
+// order. Listen addresses with port 0 get a free port; a service that talks to
+// another one in this process is pointed at its bound address.
+func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	a := &App{log: log, addrs: make(map[string]string), failed: make(chan error, len(AllServices))}
+
+	if cfg.Runs(Discovery) || cfg.Runs(Analyzer) || cfg.Runs(Recovery) {
+		st, err := openStore(ctx, cfg.Store)
+		if err != nil {
+			return nil, err
+		}
+		a.store = st
+	}
+
+	listeners := map[string]net.Listener{}
+	listenAddrs := map[string]string{
+		Discovery: cfg.Discovery.ListenAddr, Analyzer: cfg.Analyzer.ListenAddr,
+		Recovery: cfg.Recovery.ListenAddr, Gateway: cfg.Gateway.ListenAddr,
+	}
+	for _, name := range AllServices {
+		if !cfg.Runs(name) {
+			continue
+		}
+		lis, err := net.Listen("tcp", listenAddrs[name])
+		if err != nil {
+			closeAll(listeners)
+			a.closeStore()
+			return nil, fmt.Errorf("%s: listen on %s: %w", name, listenAddrs[name], err)
+		}
+		listeners[name] = lis
+		a.addrs[name] = lis.Addr().String()
+	}
+	a.pointAtLocal(&cfg, listenAddrs)
+
+	for _, name := range AllServices {
+		if lis, ok := listeners[name]; ok {
+			if err := a.startService(ctx, name, cfg, creds, lis); err != nil {
+				delete(listeners, name)
+				closeAll(listeners)
+				a.stop()
+				a.closeStore()
+				return nil, err
+			}
+			delete(listeners, name)
+		}
+	}
+	return a, nil
+}
+
+// pointAtLocal rewrites addresses of services that run in this process to
+// their bound listeners.
+func (a *App) pointAtLocal(cfg *Config, configured map[string]string) {
+	local := func(addr, service string) string {
+		if bound, ok := a.addrs[service]; ok && addr == configured[service] {
+			return bound
+		}
+		return addr
+	}
+	for i, addr := range cfg.Analyzer.DiscoveryAddrs {
+		cfg.Analyzer.DiscoveryAddrs[i] = local(addr, Discovery)
+	}
+	cfg.Gateway.DiscoveryAddr = local(cfg.Gateway.DiscoveryAddr, Discovery)
+	cfg.Gateway.AnalyzerAddr = local(cfg.Gateway.AnalyzerAddr, Analyzer)
+	cfg.Gateway.RecoveryAddr = local(cfg.Gateway.RecoveryAddr, Recovery)
+}
+
+func (a *App) startService(ctx context.Context, name string, cfg Config, creds mysql.Credentials, lis net.Listener) error {
+	var run func(context.Context) error
+	switch name {
+	case Discovery:
+		svc, err := discovery.New(cfg.Discovery, discovery.Deps{Store: a.store, Credentials: creds, Logger: a.log})
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		run = grpcService(svc.Register, svc.Run, lis)
+	case Analyzer:
+		svc, err := analyzer.New(cfg.Analyzer, analyzer.Deps{Store: a.store, Logger: a.log})
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		run = grpcService(svc.Register, svc.Run, lis)
+	case Recovery:
+		svc, err := recovery.New(cfg.Recovery, recovery.Deps{Store: a.store, Logger: a.log})
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		run = grpcService(svc.Register, svc.Run, lis)
+	case Gateway:
+		svc, err := gateway.New(cfg.Gateway, a.log)
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		run = func(ctx context.Context) error { return svc.Run(ctx, lis) }
+	}
+
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p := &part{name: name, cancel: cancel, done: make(chan struct{})}
+	a.parts = append(a.parts, p)
+	go func() {
+		defer close(p.done)
+		if err := run(pctx); err != nil {
+			a.failed <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	a.log.Info("service started", "service", name, "addr", lis.Addr().String())
+	return nil
+}
+
+// grpcService serves a gRPC service and runs its background work; when
+// either ends, both are stopped.
+func grpcService(register func(*grpc.Server), run func(context.Context) error, lis net.Listener) func(context.Context) error {
+	return func(ctx context.Context) error {
+		srv := grpcx.NewServer()
+		register(srv.GRPC)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var wg sync.WaitGroup
+		var runErr error
+		wg.Go(func() {
+			runErr = run(ctx)
+			cancel()
+		})
+		serveErr := srv.Serve(ctx, lis, grpcx.DefaultStopTimeout)
+		cancel()
+		wg.Wait()
+		return errors.Join(runErr, serveErr)
+	}
+}
+
+// Addr returns the bound address of a running service.
+func (a *App) Addr(service string) string { return a.addrs[service] }
+
+// Wait runs until ctx is done or a service fails, then stops every service
+// in reverse start order and closes the store.
+func (a *App) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-a.failed:
+		a.log.Error("service failed, shutting down", "err", err)
+	}
+	a.stop()
+	a.closeStore()
+	return err
+}
+
+func (a *App) stop() {
+	for i := len(a.parts) - 1; i >= 0; i-- {
+		p := a.parts[i]
+		p.cancel()
+		<-p.done
+		a.log.Info("service stopped", "service", p.name)
+	}
+	a.parts = nil
+}
+
+func (a *App) closeStore() {
+	if a.store != nil {
+		a.store.Close()
+		a.store = nil
+	}
+}
+
+func openStore(ctx context.Context, url string) (store.Store, error) {
+	if url == MemoryStore {
+		return memory.New(), nil
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
+}
+
+func closeAll(ls map[string]net.Listener) {
+	for _, l := range ls {
+		l.Close()
+	}
+}

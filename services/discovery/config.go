@@ -1,0 +1,112 @@
+package discovery
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/vigil-db/vigil/pkg/topology"
+)
+
+// Config is the discovery service's configuration.
+type Config struct {
+	// ListenAddr is the gRPC address.
+	ListenAddr string `yaml:"listen"`
+	// MemberID names this discovery process in snapshots; defaults to the host name.
+	MemberID string `yaml:"member_id"`
+	// Domain is this process's failure domain (data centre).
+	Domain string `yaml:"domain"`
+	// PollInterval is how often every instance is probed.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// ConnectTimeout bounds connecting to a server, ReadTimeout each read.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	ReadTimeout    time.Duration `yaml:"read_timeout"`
+	// Workers bounds how many probes run at once.
+	Workers int `yaml:"workers"`
+	// PersistInterval is how often the latest snapshots are written to the store, in one batch.
+	PersistInterval time.Duration `yaml:"persist_interval"`
+	// Seeds are instances (host:port) to discover at start.
+	Seeds []string `yaml:"seeds"`
+	// StreamBuffer is how many events a snapshot subscriber may fall behind
+	// before it is disconnected and has to re-sync.
+	StreamBuffer int `yaml:"stream_buffer"`
+	// LagQuery, when set, returns replication lag in seconds (a heartbeat query).
+	LagQuery string `yaml:"lag_query"`
+	// Classification places instances into clusters, data centres and so on.
+	Classification Classification `yaml:"classification"`
+}
+
+// Classification holds the queries (first column of the first row) and host
+// name patterns (one capture group) that classify an instance.
+type Classification struct {
+	ClusterAliasQuery        string `yaml:"cluster_alias_query"`
+	ClusterDomainQuery       string `yaml:"cluster_domain_query"`
+	DataCenterQuery          string `yaml:"data_center_query"`
+	DataCenterPattern        string `yaml:"data_center_pattern"`
+	RegionQuery              string `yaml:"region_query"`
+	RegionPattern            string `yaml:"region_pattern"`
+	PhysicalEnvironmentQuery string `yaml:"physical_environment_query"`
+	PromotionRuleQuery       string `yaml:"promotion_rule_query"`
+	InstanceAliasQuery       string `yaml:"instance_alias_query"`
+}
+
+// DefaultConfig returns the defaults: a 1s poll interval with 500ms connect
+// and 1s read timeouts.
+func DefaultConfig() Config {
+	host, _ := os.Hostname()
+	return Config{
+		ListenAddr:      "127.0.0.1:7101",
+		MemberID:        host,
+		PollInterval:    time.Second,
+		ConnectTimeout:  500 * time.Millisecond,
+		ReadTimeout:     time.Second,
+		Workers:         64,
+		PersistInterval: time.Second,
+		StreamBuffer:    10000,
+	}
+}
+
+// Validate reports the first setting that cannot work, naming it.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ListenAddr == "" {
+		errs = append(errs, errors.New("discovery.listen: empty"))
+	}
+	if c.MemberID == "" {
+		errs = append(errs, errors.New("discovery.member_id: empty"))
+	}
+	if c.PollInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("discovery.poll_interval: %s is below 10ms", c.PollInterval))
+	}
+	if c.ConnectTimeout <= 0 || c.ConnectTimeout >= c.PollInterval {
+		errs = append(errs, fmt.Errorf("discovery.connect_timeout: %s must be above 0 and below poll_interval %s", c.ConnectTimeout, c.PollInterval))
+	}
+	if c.ReadTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("discovery.read_timeout: %s must be above 0", c.ReadTimeout))
+	}
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("discovery.workers: %d must be at least 1", c.Workers))
+	}
+	if c.PersistInterval <= 0 {
+		errs = append(errs, fmt.Errorf("discovery.persist_interval: %s must be above 0", c.PersistInterval))
+	}
+	if c.StreamBuffer < 1 {
+		errs = append(errs, fmt.Errorf("discovery.stream_buffer: %d must be at least 1", c.StreamBuffer))
+	}
+	for i, s := range c.Seeds {
+		if _, err := topology.ParseInstanceKey(s); err != nil {
+			errs = append(errs, fmt.Errorf("discovery.seeds[%d]: %w", i, err))
+		}
+	}
+	for name, p := range map[string]string{
+		"discovery.classification.data_center_pattern": c.Classification.DataCenterPattern,
+		"discovery.classification.region_pattern":      c.Classification.RegionPattern,
+	} {
+		if _, err := regexp.Compile(p); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

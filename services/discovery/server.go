@@ -1,0 +1,132 @@
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/vigil-db/vigil/pkg/grpcx"
+	"github.com/vigil-db/vigil/pkg/topology"
+	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+)
+
+// maxProbeNow bounds how many instances one ProbeNow call may name.
+const maxProbeNow = 1000
+
+// server holds the gRPC handlers: validate, call the service, map errors.
+type server struct {
+	discoveryv1.UnimplementedDiscoveryServiceServer
+	svc *Service
+}
+
+func (h *server) StreamSnapshots(req *discoveryv1.StreamSnapshotsRequest, stream grpc.ServerStreamingServer[discoveryv1.StreamSnapshotsResponse]) error {
+	s := h.svc
+	sub := s.hub.Subscribe()
+	defer sub.Close()
+	s.log.Info("snapshot subscriber joined", "subscriber", req.GetSubscriber(), "initial", len(sub.Initial))
+
+	for _, snap := range sub.Initial {
+		if err := stream.Send(&discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_Snapshot{Snapshot: snap}}); err != nil {
+			return err
+		}
+	}
+	synced := &discoveryv1.Synced{SnapshotCount: int32(len(sub.Initial))}
+	if err := stream.Send(&discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_Synced{Synced: synced}}); err != nil {
+		return err
+	}
+	for {
+		select {
+		case e := <-sub.Events():
+			msg := &discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_Snapshot{Snapshot: e.Snapshot}}
+			if e.Snapshot == nil {
+				msg.Event = &discoveryv1.StreamSnapshotsResponse_Forgotten{Forgotten: e.Forgotten.Proto()}
+			}
+			if err := stream.Send(msg); err != nil {
+				return err
+			}
+		case <-sub.Done():
+			return status.Errorf(codes.ResourceExhausted, "snapshot stream of %q ended: %v; reconnect to re-sync", req.GetSubscriber(), sub.Err())
+		case <-s.stopping:
+			return status.Error(codes.Unavailable, "discovery is shutting down")
+		case <-stream.Context().Done():
+			return nil
+		}
+	}
+}
+
+func (h *server) ProbeNow(ctx context.Context, req *discoveryv1.ProbeNowRequest) (*discoveryv1.ProbeNowResponse, error) {
+	if len(req.GetInstances()) > maxProbeNow {
+		return nil, grpcx.InvalidArgument("instances", fmt.Errorf("%d instances, at most %d per call", len(req.GetInstances()), maxProbeNow))
+	}
+	keys := make([]topology.InstanceKey, len(req.GetInstances()))
+	for i, pk := range req.GetInstances() {
+		key, err := topology.KeyFromProto(pk)
+		if err != nil {
+			return nil, grpcx.InvalidArgument(fmt.Sprintf("instances[%d]", i), err)
+		}
+		keys[i] = key
+	}
+	s := h.svc
+	snaps := make([]*topologyv1.Snapshot, len(keys))
+	limit := make(chan struct{}, s.cfg.Workers)
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		limit <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-limit }()
+			snaps[i] = s.prober.Probe(ctx, key)
+			s.handle(snaps[i])
+		})
+	}
+	wg.Wait()
+	return &discoveryv1.ProbeNowResponse{Snapshots: snaps}, nil
+}
+
+func (h *server) DiscoverInstance(ctx context.Context, req *discoveryv1.DiscoverInstanceRequest) (*discoveryv1.DiscoverInstanceResponse, error) {
+	key, err := topology.KeyFromProto(req.GetInstance())
+	if err != nil {
+		return nil, grpcx.InvalidArgument("instance", err)
+	}
+	s := h.svc
+	snap := s.prober.Probe(ctx, key)
+	if !snap.GetReachable() {
+		if !s.poller.Has(key) {
+			s.prober.Forget(key)
+		}
+		return nil, status.Errorf(codes.FailedPrecondition, "cannot discover %s: %s (%s)", key, snap.GetError(), snap.GetErrorClass())
+	}
+	if err := s.store.SaveSnapshots(ctx, []*topologyv1.Snapshot{snap}); err != nil {
+		return nil, status.Errorf(codes.Unavailable, "discover %s: %v", key, err)
+	}
+	if s.poller.Add(key) {
+		s.log.Info("instance discovered", "instance", key.String(), "via", "api")
+	}
+	s.handle(snap)
+	return &discoveryv1.DiscoverInstanceResponse{Snapshot: snap}, nil
+}
+
+func (h *server) ForgetInstance(ctx context.Context, req *discoveryv1.ForgetInstanceRequest) (*discoveryv1.ForgetInstanceResponse, error) {
+	key, err := topology.KeyFromProto(req.GetInstance())
+	if err != nil {
+		return nil, grpcx.InvalidArgument("instance", err)
+	}
+	known, err := h.svc.forget(ctx, key)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	if !known {
+		return nil, status.Errorf(codes.NotFound, "instance %s is not known", key)
+	}
+	h.svc.log.Info("instance forgotten", "instance", key.String())
+	return &discoveryv1.ForgetInstanceResponse{}, nil
+}
+
+func keyOf(snap *topologyv1.Snapshot) topology.InstanceKey {
+	key, _ := topology.KeyFromProto(snap.GetKey())
+	return key
+}

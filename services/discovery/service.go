@@ -1,0 +1,185 @@
+// Package discovery is the discovery service: it probes MySQL and MariaDB
+// servers, crawls from seeds to whole replication trees, persists the latest
+// snapshot of each instance and streams every snapshot to the analyzers.
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"google.golang.org/grpc"
+
+	"github.com/vigil-db/vigil/pkg/mysql"
+	"github.com/vigil-db/vigil/pkg/store"
+	"github.com/vigil-db/vigil/pkg/topology"
+	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+	"github.com/vigil-db/vigil/services/discovery/hub"
+	"github.com/vigil-db/vigil/services/discovery/poll"
+)
+
+// Store is the persistence the discovery service needs.
+type Store interface {
+	SaveSnapshots(ctx context.Context, snaps []*topologyv1.Snapshot) error
+	ListInstances(ctx context.Context) ([]store.Instance, error)
+	GetInstance(ctx context.Context, key topology.InstanceKey) (store.Instance, error)
+	DeleteInstance(ctx context.Context, key topology.InstanceKey) error
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Store       Store
+	Credentials mysql.Credentials
+	Logger      *slog.Logger
+}
+
+// Service is one discovery process.
+type Service struct {
+	cfg    Config
+	store  Store
+	log    *slog.Logger
+	prober *mysql.Prober
+	poller *poll.Poller
+	hub    *hub.Hub
+	// stopping is closed when Run's context ends, to end open streams.
+	stopping chan struct{}
+
+	// pending holds the snapshots not yet written to the store.
+	mu      sync.Mutex
+	pending map[topology.InstanceKey]*topologyv1.Snapshot
+}
+
+// New returns a discovery service. It starts nothing: call Run.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := cfg.Classification
+	prober, err := mysql.NewProber(mysql.ProberConfig{
+		Credentials:    deps.Credentials,
+		ConnectTimeout: cfg.ConnectTimeout,
+		ReadTimeout:    cfg.ReadTimeout,
+		ObserverID:     cfg.MemberID,
+		ObserverDomain: cfg.Domain,
+		LagQuery:       cfg.LagQuery,
+		Classification: mysql.ClassificationConfig{
+			ClusterAliasQuery:        c.ClusterAliasQuery,
+			ClusterDomainQuery:       c.ClusterDomainQuery,
+			DataCenterQuery:          c.DataCenterQuery,
+			DataCenterPattern:        c.DataCenterPattern,
+			RegionQuery:              c.RegionQuery,
+			RegionPattern:            c.RegionPattern,
+			PhysicalEnvironmentQuery: c.PhysicalEnvironmentQuery,
+			PromotionRuleQuery:       c.PromotionRuleQuery,
+			InstanceAliasQuery:       c.InstanceAliasQuery,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	s := &Service{
+		cfg:      cfg,
+		store:    deps.Store,
+		log:      deps.Logger.With("service", "discovery"),
+		prober:   prober,
+		hub:      hub.New(cfg.StreamBuffer),
+		stopping: make(chan struct{}),
+		pending:  make(map[topology.InstanceKey]*topologyv1.Snapshot),
+	}
+	s.poller = poll.New(cfg.PollInterval, cfg.Workers, prober, s.handle)
+	return s, nil
+}
+
+// Register registers the gRPC handlers.
+func (s *Service) Register(srv *grpc.Server) {
+	discoveryv1.RegisterDiscoveryServiceServer(srv, &server{svc: s})
+}
+
+// Run resumes from the instances in the store and the configured seeds, then
+// probes until ctx is done. Snapshots still pending are written before it
+// returns.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.prober.Close()
+	stored, err := s.store.ListInstances(ctx)
+	if err != nil {
+		return fmt.Errorf("discovery: resume from store: %w", err)
+	}
+	for _, inst := range stored {
+		s.poller.Add(inst.Key)
+	}
+	for _, seed := range s.cfg.Seeds {
+		key, _ := topology.ParseInstanceKey(seed) // validated in Config.Validate
+		s.poller.Add(key)
+	}
+	s.log.Info("discovery started", "resumed", len(stored), "seeds", len(s.cfg.Seeds), "member", s.cfg.MemberID)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { s.persistLoop(ctx) })
+	wg.Go(func() {
+		<-ctx.Done()
+		close(s.stopping)
+	})
+	err = s.poller.Run(ctx)
+	wg.Wait()
+	return err
+}
+
+// handle takes every completed probe: publish, queue for the store, crawl.
+func (s *Service) handle(snap *topologyv1.Snapshot) {
+	key, err := topology.KeyFromProto(snap.GetKey())
+	if err != nil || !s.poller.Has(key) {
+		// Forgotten while the probe ran.
+		return
+	}
+	s.hub.Publish(snap)
+	s.mu.Lock()
+	s.pending[key] = snap
+	s.mu.Unlock()
+	s.crawl(snap)
+}
+
+// crawl registers the source and the replicas a server reports, so one seed
+// finds a whole tree.
+func (s *Service) crawl(snap *topologyv1.Snapshot) {
+	if !snap.GetReachable() {
+		return
+	}
+	var found []*topologyv1.InstanceKey
+	for _, ch := range snap.GetChannels() {
+		found = append(found, ch.GetSource())
+	}
+	for _, r := range snap.GetReplicas() {
+		found = append(found, r.GetKey())
+	}
+	for _, pk := range found {
+		key, err := topology.KeyFromProto(pk)
+		if err != nil {
+			continue
+		}
+		if s.poller.Add(key) {
+			s.log.Info("instance discovered", "instance", key.String(), "via", snap.GetKey().GetHost())
+		}
+	}
+}
+
+// forget stops watching key and deletes it from the store. It reports
+// whether the instance was known at all.
+func (s *Service) forget(ctx context.Context, key topology.InstanceKey) (bool, error) {
+	watched := s.poller.Remove(key)
+	s.prober.Forget(key)
+	s.hub.Forget(key)
+	s.mu.Lock()
+	delete(s.pending, key)
+	s.mu.Unlock()
+	err := s.store.DeleteInstance(ctx, key)
+	switch {
+	case err == nil:
+		return true, nil
+	case isNotFound(err):
+		return watched, nil
+	default:
+		return watched, fmt.Errorf("forget %s: %w", key, err)
+	}
+}
