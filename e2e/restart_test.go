@@ -20,6 +20,7 @@ func TestStreamSurvivesRestarts(t *testing.T) {
 	base := testConfig(t)
 	base.Discovery.ListenAddr = freePort(t)
 	base.Analyzer.DiscoveryAddrs = []string{base.Discovery.ListenAddr}
+	base.Gateway.DiscoveryAddr = base.Discovery.ListenAddr
 
 	discoveryCfg := base
 	discoveryCfg.Services = []string{app.Discovery}
@@ -27,6 +28,7 @@ func TestStreamSurvivesRestarts(t *testing.T) {
 	analyzerCfg := base
 	analyzerCfg.Services = []string{app.Analyzer, app.Recovery, app.Gateway}
 
+	parent := t // services started in subtests must outlive them
 	disc := startStack(t, discoveryCfg)
 	an := startStack(t, analyzerCfg)
 	waitForCluster(t, an, master, 3)
@@ -37,7 +39,7 @@ func TestStreamSurvivesRestarts(t *testing.T) {
 		restarted := time.Now()
 		resumed := base
 		resumed.Services = []string{app.Discovery} // no seeds: everything comes from PostgreSQL
-		disc = startStack(t, resumed)
+		disc = startStack(parent, resumed)
 		eventually(t, 10*time.Second, "fresh snapshots of every instance after the restart", func() error {
 			for _, inst := range topo.Instances() {
 				got := getInstance(t, an, inst.Key).GetSnapshot().GetProbeFinished().AsTime()
@@ -51,7 +53,7 @@ func TestStreamSurvivesRestarts(t *testing.T) {
 
 	t.Run("analyzer restarts and re-syncs", func(t *testing.T) {
 		an.stop()
-		again := startStack(t, analyzerCfg)
+		again := startStack(parent, analyzerCfg)
 		waitForCluster(t, again, master, 3)
 		an = again
 	})

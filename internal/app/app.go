@@ -42,18 +42,7 @@ type part struct {
 // order. Listen addresses with port 0 get a free port; a service that talks to
 // another one in this process is pointed at its bound address.
 func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.Logger) (*App, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid configuration:\n%w", err)
-	}
 	a := &App{log: log, addrs: make(map[string]string), failed: make(chan error, len(AllServices))}
-
-	if cfg.Runs(Discovery) || cfg.Runs(Analyzer) || cfg.Runs(Recovery) {
-		st, err := openStore(ctx, cfg.Store)
-		if err != nil {
-			return nil, err
-		}
-		a.store = st
-	}
 
 	listeners := map[string]net.Listener{}
 	listenAddrs := map[string]string{
@@ -64,16 +53,31 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 		if !cfg.Runs(name) {
 			continue
 		}
+		if listenAddrs[name] == "" {
+			closeAll(listeners)
+			return nil, fmt.Errorf("%s.listen: empty", name)
+		}
 		lis, err := net.Listen("tcp", listenAddrs[name])
 		if err != nil {
 			closeAll(listeners)
-			a.closeStore()
 			return nil, fmt.Errorf("%s: listen on %s: %w", name, listenAddrs[name], err)
 		}
 		listeners[name] = lis
 		a.addrs[name] = lis.Addr().String()
 	}
 	a.pointAtLocal(&cfg, listenAddrs)
+	if err := cfg.Validate(); err != nil {
+		closeAll(listeners)
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if cfg.Runs(Discovery) || cfg.Runs(Analyzer) || cfg.Runs(Recovery) {
+		st, err := openStore(ctx, cfg.Store)
+		if err != nil {
+			closeAll(listeners)
+			return nil, err
+		}
+		a.store = st
+	}
 
 	for _, name := range AllServices {
 		if lis, ok := listeners[name]; ok {
