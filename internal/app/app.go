@@ -2,19 +2,16 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 
 	"google.golang.org/grpc"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/store"
-	"github.com/vigil-db/vigil/pkg/store/memory"
-	"github.com/vigil-db/vigil/pkg/store/postgres"
+	"github.com/vigil-db/vigil/pkg/store/backend"
 	"github.com/vigil-db/vigil/services/analyzer"
 	"github.com/vigil-db/vigil/services/discovery"
 	"github.com/vigil-db/vigil/services/gateway"
@@ -71,7 +68,7 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if cfg.Runs(Discovery) || cfg.Runs(Analyzer) || cfg.Runs(Recovery) {
-		st, err := openStore(ctx, cfg.Store)
+		st, err := backend.Open(ctx, cfg.Store)
 		if err != nil {
 			closeAll(listeners)
 			return nil, err
@@ -157,24 +154,12 @@ func (a *App) startService(ctx context.Context, name string, cfg Config, creds m
 	return nil
 }
 
-// grpcService serves a gRPC service and runs its background work; when
-// either ends, both are stopped.
+// grpcService serves a gRPC service and runs its background work.
 func grpcService(register func(*grpc.Server), run func(context.Context) error, lis net.Listener) func(context.Context) error {
 	return func(ctx context.Context) error {
 		srv := grpcx.NewServer()
 		register(srv.GRPC)
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		var wg sync.WaitGroup
-		var runErr error
-		wg.Go(func() {
-			runErr = run(ctx)
-			cancel()
-		})
-		serveErr := srv.Serve(ctx, lis, grpcx.DefaultStopTimeout)
-		cancel()
-		wg.Wait()
-		return errors.Join(runErr, serveErr)
+		return srv.ServeWith(ctx, lis, grpcx.DefaultStopTimeout, run)
 	}
 }
 
@@ -210,17 +195,6 @@ func (a *App) closeStore() {
 		a.store.Close()
 		a.store = nil
 	}
-}
-
-func openStore(ctx context.Context, url string) (store.Store, error) {
-	if url == MemoryStore {
-		return memory.New(), nil
-	}
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	return st, nil
 }
 
 func closeAll(ls map[string]net.Listener) {

@@ -4,15 +4,13 @@
 package app
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/vigil-db/vigil/pkg/config"
+	"github.com/vigil-db/vigil/pkg/store/backend"
 
 	"github.com/vigil-db/vigil/services/analyzer"
 	"github.com/vigil-db/vigil/services/discovery"
@@ -32,7 +30,7 @@ const (
 var AllServices = []string{Discovery, Analyzer, Recovery, Gateway}
 
 // MemoryStore is the store URL that keeps state in memory only.
-const MemoryStore = "memory"
+const MemoryStore = backend.Memory
 
 // Config is the configuration of one Vigil process, as read from a YAML file.
 type Config struct {
@@ -67,14 +65,8 @@ func DefaultConfig() Config {
 func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg := DefaultConfig()
 	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return Config{}, fmt.Errorf("read config: %w", err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		if err := config.Load(path, &cfg); err != nil {
+			return Config{}, err
 		}
 	}
 	if v := getenv("VIGIL_STORE_URL"); v != "" {

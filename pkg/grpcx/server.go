@@ -70,3 +70,19 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, stopTimeout time.D
 	<-served
 	return nil
 }
+
+// ServeWith serves on lis and runs a service's background work alongside.
+// When ctx is done or either of them ends, both are stopped; it returns once
+// both have.
+func (s *Server) ServeWith(ctx context.Context, lis net.Listener, stopTimeout time.Duration, work func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workErr := make(chan error, 1)
+	go func() {
+		workErr <- work(ctx)
+		cancel()
+	}()
+	serveErr := s.Serve(ctx, lis, stopTimeout)
+	cancel()
+	return errors.Join(<-workErr, serveErr)
+}
