@@ -1,0 +1,74 @@
+package main
+
+import "context"
+
+// command is one vigilctl command.
+type command struct {
+	name    string
+	aliases []string
+	// args is the synopsis of what the command takes, for help.
+	args    string
+	summary string
+	// positional names the option a single positional argument fills:
+	// "instance", "cluster", "pattern", or "" when the command takes none.
+	positional string
+	// patternFromI takes the pattern from -i, as orchestrator-client's
+	// search does.
+	patternFromI bool
+	run          func(context.Context, *invocation) error
+}
+
+// commands is every command, in help order. Each is also reachable as
+// "-c <name>"; names and aliases follow orchestrator-client.
+var commands = []*command{
+	{name: "clusters", summary: "list the names of all clusters", run: runClusters},
+	{name: "clusters-alias", summary: "list all clusters as name<TAB>alias", run: runClustersAlias},
+	{name: "cluster-info", args: "(--cluster name|alias | -i host:port)", positional: "cluster",
+		summary: "show a cluster's name, alias, domain, master and size", run: runClusterInfo},
+	{name: "topology", args: "(--cluster name|alias | -i host:port)", positional: "cluster",
+		summary: "show a cluster's replication tree as text", run: runTopology},
+	{name: "topology-tabulated", args: "(--cluster name|alias | -i host:port)", positional: "cluster",
+		summary: "show a cluster's replication tree, fields separated by tabs", run: runTopologyTabulated},
+	{name: "instance", aliases: []string{"which-instance"}, args: "-i host:port", positional: "instance",
+		summary: "print an instance's host:port, or fail if it is not known", run: runInstance},
+	{name: "which-master", args: "(-i host:port | --cluster name|alias)", positional: "instance",
+		summary: "print the master an instance replicates from, or a cluster's master", run: runWhichMaster},
+	{name: "which-replicas", args: "-i host:port [--broken]", positional: "instance",
+		summary: "list the direct replicas of an instance", run: runWhichReplicas},
+	{name: "which-broken-replicas", args: "-i host:port", positional: "instance",
+		summary: "list the direct replicas of an instance whose replication is broken", run: runWhichBrokenReplicas},
+	{name: "which-cluster", args: "(-i host:port | --cluster alias)", positional: "instance",
+		summary: "print the name of the cluster an instance belongs to", run: runWhichCluster},
+	{name: "which-cluster-alias", args: "(-i host:port | --cluster name)", positional: "instance",
+		summary: "print the alias of the cluster an instance belongs to", run: runWhichClusterAlias},
+	{name: "which-cluster-master", args: "(--cluster name|alias | -i host:port)", positional: "cluster",
+		summary: "print the master of a cluster", run: runWhichClusterMaster},
+	{name: "which-cluster-instances", args: "(--cluster name|alias | -i host:port)", positional: "cluster",
+		summary: "list the instances of a cluster", run: runWhichClusterInstances},
+	{name: "all-instances", args: "[--cluster name|alias] [--pattern text]", positional: "pattern",
+		summary: "list all known instances, optionally of one cluster or matching a pattern", run: runAllInstances},
+	{name: "search", args: "text", positional: "pattern", patternFromI: true,
+		summary: "list the instances whose host:port contains text", run: runSearch},
+	{name: "discover", args: "-i host:port", positional: "instance",
+		summary: "probe an instance and start watching it and its replication tree", run: runDiscover},
+	{name: "forget", args: "-i host:port", positional: "instance",
+		summary: "stop watching an instance and forget what is known of it", run: runForget},
+	{name: "check-global-recoveries", summary: "print whether automated recoveries are enabled", run: runCheckGlobalRecoveries},
+	{name: "disable-global-recoveries", summary: "disable automated recoveries everywhere", run: runDisableGlobalRecoveries},
+	{name: "enable-global-recoveries", summary: "enable automated recoveries", run: runEnableGlobalRecoveries},
+}
+
+// lookupCommand finds a command by name or alias.
+func lookupCommand(name string) (*command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+		for _, a := range c.aliases {
+			if a == name {
+				return c, true
+			}
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+)
+
+// jsonOptions render --json output with the proto field names, as the REST
+// gateway does.
+var jsonOptions = protojson.MarshalOptions{Multiline: true, Indent: "  ", UseProtoNames: true}
+
+// emit writes resp as JSON with --json, else as text through text.
+func (inv *invocation) emit(resp proto.Message, text func(*bytes.Buffer)) error {
+	if !inv.opts.json {
+		text(&inv.out)
+		return nil
+	}
+	b, err := jsonOptions.Marshal(resp)
+	if err != nil {
+		return fmt.Errorf("render JSON: %w", err)
+	}
+	inv.out.Write(b)
+	inv.out.WriteByte('\n')
+	return nil
+}
+
+// keyString renders an instance key as host:port ([host]:port for IPv6).
+func keyString(k *topologyv1.InstanceKey) string {
+	return net.JoinHostPort(k.GetHost(), strconv.FormatUint(uint64(k.GetPort()), 10))
+}
+
+// writeKey writes host:port on a line, or nothing for a missing key.
+func writeKey(w *bytes.Buffer, k *topologyv1.InstanceKey) {
+	if k.GetHost() == "" {
+		return
+	}
+	writeLine(w, keyString(k))
+}
+
+// writeLine writes s on a line, or nothing when s is empty.
+func writeLine(w *bytes.Buffer, s string) {
+	if s != "" {
+		w.WriteString(s)
+		w.WriteByte('\n')
+	}
+}
+
+// writeInstanceKeys writes one host:port per line.
+func writeInstanceKeys(w *bytes.Buffer, instances []*topologyv1.Instance) {
+	for _, in := range instances {
+		writeKey(w, in.GetKey())
+	}
+}
+
+func writeClusterInfo(w *bytes.Buffer, c *topologyv1.Cluster) {
+	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
+	fmt.Fprintf(tw, "name:\t%s\n", c.GetName())
+	fmt.Fprintf(tw, "alias:\t%s\n", c.GetAlias())
+	fmt.Fprintf(tw, "domain:\t%s\n", c.GetDomain())
+	master := ""
+	if c.GetMaster().GetHost() != "" {
+		master = keyString(c.GetMaster())
+	}
+	fmt.Fprintf(tw, "master:\t%s\n", master)
+	fmt.Fprintf(tw, "instances:\t%d\n", c.GetInstanceCount())
+	_ = tw.Flush()
+}
+
+func writeRecoveryMode(w *bytes.Buffer, g *recoveryv1.GlobalRecoveries) {
+	if g.GetEnabled() {
+		writeLine(w, "enabled")
+	} else {
+		writeLine(w, "disabled")
+	}
+}
+
+// writeTabulated writes the analyzer's topology text with its columns
+// separated by tabs. A line "  + host:port   [0s,ok,8.0.36,ro,ROW,>>,GTID]"
+// becomes "  + host:port<TAB>0s<TAB>ok<TAB>8.0.36<TAB>ro<TAB>ROW<TAB>>>,GTID":
+// the five fixed attributes (lag, status, version, ro/rw, binlog format) each
+// get a column and the optional rest (">>" when the server logs replica
+// updates, then the replication mode) stays together in the last one, so
+// every line has the same number of columns. Lines of another shape are
+// copied as they are.
+func writeTabulated(w *bytes.Buffer, text string) {
+	for line := range strings.Lines(text) {
+		line = strings.TrimRight(line, "\r\n")
+		open := strings.LastIndex(line, " [")
+		if open < 0 || !strings.HasSuffix(line, "]") {
+			writeLine(w, line)
+			continue
+		}
+		left := strings.TrimRight(line[:open], " ")
+		attrs := strings.SplitN(line[open+2:len(line)-1], ",", 6)
+		w.WriteString(left)
+		for _, a := range attrs {
+			w.WriteByte('\t')
+			w.WriteString(a)
+		}
+		w.WriteByte('\n')
+	}
+}

@@ -1,0 +1,507 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+
+	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+)
+
+// result is what one vigilctl run printed and its exit code.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func vigilctl(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, &stdout, &stderr, func(k string) string { return env[k] })
+	code := report(err, &stderr)
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+func assertRequests(t *testing.T, got, want []proto.Message) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("services got %d requests %v, want %d %v", len(got), got, len(want), want)
+	}
+	for i := range want {
+		if !proto.Equal(got[i], want[i]) {
+			t.Errorf("request %d: got %T {%v}, want %T {%v}", i,
+				got[i], prototext.Format(got[i]), want[i], prototext.Format(want[i]))
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	f := startFakes(t)
+	db := func(host string) *topologyv1.InstanceKey { return key(host, 3306) }
+	tests := []struct {
+		name      string
+		spellings [][]string
+		want      string
+		reqs      []proto.Message
+	}{
+		{
+			name:      "clusters",
+			spellings: [][]string{{"clusters"}, {"-c", "clusters"}, {"--command", "clusters"}, {"clusters", "--timeout", "5s"}},
+			want:      "db1:3306\ndb9:3306\n",
+			reqs:      []proto.Message{&topologyv1.ListClustersRequest{}, &topologyv1.ListClustersRequest{PageToken: "p2"}},
+		},
+		{
+			name:      "clusters-alias",
+			spellings: [][]string{{"clusters-alias"}, {"-c", "clusters-alias"}},
+			want:      "db1:3306\tmain\ndb9:3306\tother\n",
+			reqs:      []proto.Message{&topologyv1.ListClustersRequest{}, &topologyv1.ListClustersRequest{PageToken: "p2"}},
+		},
+		{
+			name:      "cluster-info by cluster",
+			spellings: [][]string{{"cluster-info", "--cluster", "main"}, {"cluster-info", "main"}, {"-c", "cluster-info", "-alias", "main"}},
+			want: "name:      db1:3306\nalias:     main\ndomain:    main.example.com\n" +
+				"master:    db1:3306\ninstances: 3\n",
+			reqs: []proto.Message{&topologyv1.GetClusterRequest{Cluster: "main"}},
+		},
+		{
+			name:      "cluster-info by instance",
+			spellings: [][]string{{"cluster-info", "-i", "db2:3306"}, {"-c", "cluster-info", "-i", "db2:3306"}},
+			want: "name:      db1:3306\nalias:     main\ndomain:    main.example.com\n" +
+				"master:    db1:3306\ninstances: 3\n",
+			reqs: []proto.Message{&topologyv1.GetInstanceClusterRequest{Instance: db("db2")}},
+		},
+		{
+			name: "topology by cluster",
+			spellings: [][]string{
+				{"topology", "--cluster", "main"}, {"topology", "-alias", "main"}, {"topology", "--alias", "main"},
+				{"topology", "-a", "main"}, {"topology", "main"}, {"-c", "topology", "-alias", "main"},
+				{"--alias", "main", "topology"},
+			},
+			want: topologyText,
+			reqs: []proto.Message{&topologyv1.GetClusterTopologyRequest{Cluster: "main"}},
+		},
+		{
+			name:      "topology by instance",
+			spellings: [][]string{{"topology", "-i", "db2:3306"}, {"-c", "topology", "-i", "db2:3306"}},
+			want:      topologyText,
+			reqs: []proto.Message{
+				&topologyv1.GetInstanceClusterRequest{Instance: db("db2")},
+				&topologyv1.GetClusterTopologyRequest{Cluster: "db1:3306"},
+			},
+		},
+		{
+			name:      "topology-tabulated",
+			spellings: [][]string{{"topology-tabulated", "--cluster", "main"}, {"-c", "topology-tabulated", "-alias", "main"}},
+			want: "db1:3306\t0s\tok\t8.0.36\trw\tROW\t>>,GTID\n" +
+				"+ db2:3306\t0s\tok\t8.0.36\tro\tROW\t>>,GTID\n" +
+				"+ db3:3306\tnull\tnonreplicating\t8.0.36\tro\tROW\tfile:pos\n",
+			reqs: []proto.Message{&topologyv1.GetClusterTopologyRequest{Cluster: "main"}},
+		},
+		{
+			name: "instance",
+			spellings: [][]string{
+				{"instance", "-i", "db2:3306"}, {"instance", "--instance", "db2:3306"}, {"instance", "db2:3306"},
+				{"which-instance", "-i", "db2:3306"}, {"-c", "instance", "-i", "db2:3306"}, {"-i", "db2:3306", "-c", "instance"},
+			},
+			want: "db2:3306\n",
+			reqs: []proto.Message{&topologyv1.GetInstanceRequest{Instance: db("db2")}},
+		},
+		{
+			name: "which-master of an instance",
+			spellings: [][]string{
+				{"which-master", "-i", "db2:3306"}, {"which-master", "db2:3306"},
+				{"-c", "which-master", "-i", "db2:3306"}, {"-c", "which-master", "-i", "db2:3306", "-d", "db9:3306"},
+			},
+			want: "db1:3306\n",
+			reqs: []proto.Message{&topologyv1.GetMasterRequest{Instance: db("db2")}},
+		},
+		{
+			name:      "which-master of a cluster",
+			spellings: [][]string{{"which-master", "--cluster", "main"}, {"-c", "which-master", "-alias", "main"}},
+			want:      "db1:3306\n",
+			reqs:      []proto.Message{&topologyv1.GetMasterRequest{Cluster: "main"}},
+		},
+		{
+			name: "which-replicas",
+			spellings: [][]string{
+				{"which-replicas", "-i", "db1:3306"}, {"-c", "which-replicas", "-i", "db1:3306"}, {"-c", "which-slaves", "-i", "db1:3306"},
+			},
+			want: "db2:3306\ndb3:3306\n",
+			reqs: []proto.Message{&topologyv1.ListReplicasRequest{Instance: db("db1")}},
+		},
+		{
+			name: "which-broken-replicas",
+			spellings: [][]string{
+				{"which-replicas", "-i", "db1:3306", "--broken"}, {"which-broken-replicas", "-i", "db1:3306"},
+				{"-c", "which-broken-replicas", "-i", "db1:3306"},
+			},
+			want: "db3:3306\n",
+			reqs: []proto.Message{&topologyv1.ListReplicasRequest{Instance: db("db1"), BrokenOnly: true}},
+		},
+		{
+			name:      "which-cluster of an instance",
+			spellings: [][]string{{"which-cluster", "-i", "db2:3306"}, {"which-cluster", "db2:3306"}, {"-c", "which-cluster", "-i", "db2:3306"}},
+			want:      "db1:3306\n",
+			reqs:      []proto.Message{&topologyv1.GetInstanceClusterRequest{Instance: db("db2")}},
+		},
+		{
+			name:      "which-cluster of an alias",
+			spellings: [][]string{{"which-cluster", "--cluster", "main"}, {"-c", "which-cluster", "-alias", "main"}},
+			want:      "db1:3306\n",
+			reqs:      []proto.Message{&topologyv1.GetClusterRequest{Cluster: "main"}},
+		},
+		{
+			name:      "which-cluster-alias",
+			spellings: [][]string{{"which-cluster-alias", "-i", "db2:3306"}, {"-c", "which-cluster-alias", "-i", "db2:3306"}},
+			want:      "main\n",
+			reqs:      []proto.Message{&topologyv1.GetInstanceClusterRequest{Instance: db("db2")}},
+		},
+		{
+			name:      "which-cluster-master by cluster",
+			spellings: [][]string{{"which-cluster-master", "--cluster", "main"}, {"which-cluster-master", "main"}, {"-c", "which-cluster-master", "-alias", "main"}},
+			want:      "db1:3306\n",
+			reqs:      []proto.Message{&topologyv1.GetMasterRequest{Cluster: "main"}},
+		},
+		{
+			name:      "which-cluster-master by instance",
+			spellings: [][]string{{"which-cluster-master", "-i", "db2:3306"}, {"-c", "which-cluster-master", "-i", "db2:3306"}},
+			want:      "db1:3306\n",
+			reqs: []proto.Message{
+				&topologyv1.GetInstanceClusterRequest{Instance: db("db2")},
+				&topologyv1.GetMasterRequest{Cluster: "db1:3306"},
+			},
+		},
+		{
+			name:      "which-cluster-instances",
+			spellings: [][]string{{"which-cluster-instances", "--cluster", "main"}, {"-c", "which-cluster-instances", "-alias", "main"}},
+			want:      "db1:3306\ndb2:3306\ndb3:3306\n",
+			reqs: []proto.Message{
+				&topologyv1.ListInstancesRequest{Cluster: "main"},
+				&topologyv1.ListInstancesRequest{Cluster: "main", PageToken: "i2"},
+			},
+		},
+		{
+			name:      "all-instances",
+			spellings: [][]string{{"all-instances"}, {"-c", "all-instances"}},
+			want:      "db1:3306\ndb2:3306\ndb3:3306\n",
+			reqs:      []proto.Message{&topologyv1.ListInstancesRequest{}, &topologyv1.ListInstancesRequest{PageToken: "i2"}},
+		},
+		{
+			name: "all-instances filtered",
+			spellings: [][]string{
+				{"all-instances", "--cluster", "main", "--pattern", "db"}, {"all-instances", "--cluster", "main", "db"},
+				{"-c", "all-instances", "-alias", "main", "--pattern", "db"},
+			},
+			want: "db1:3306\ndb2:3306\ndb3:3306\n",
+			reqs: []proto.Message{
+				&topologyv1.ListInstancesRequest{Cluster: "main", Pattern: "db"},
+				&topologyv1.ListInstancesRequest{Cluster: "main", Pattern: "db", PageToken: "i2"},
+			},
+		},
+		{
+			name:      "search",
+			spellings: [][]string{{"search", "db"}, {"search", "--pattern", "db"}, {"-c", "search", "-i", "db"}},
+			want:      "db1:3306\ndb2:3306\ndb3:3306\n",
+			reqs: []proto.Message{
+				&topologyv1.ListInstancesRequest{Pattern: "db"},
+				&topologyv1.ListInstancesRequest{Pattern: "db", PageToken: "i2"},
+			},
+		},
+		{
+			name:      "discover",
+			spellings: [][]string{{"discover", "-i", "db4:3307"}, {"discover", "db4:3307"}, {"-c", "discover", "-i", "db4:3307"}},
+			want:      "db4:3307\n",
+			reqs:      []proto.Message{&discoveryv1.DiscoverInstanceRequest{Instance: key("db4", 3307)}},
+		},
+		{
+			name:      "discover IPv6",
+			spellings: [][]string{{"discover", "-i", "[2001:db8::1]:3306"}},
+			want:      "[2001:db8::1]:3306\n",
+			reqs:      []proto.Message{&discoveryv1.DiscoverInstanceRequest{Instance: key("2001:db8::1", 3306)}},
+		},
+		{
+			name:      "forget",
+			spellings: [][]string{{"forget", "-i", "db4:3307"}, {"-c", "forget", "-i", "db4:3307"}},
+			want:      "db4:3307\n",
+			reqs:      []proto.Message{&discoveryv1.ForgetInstanceRequest{Instance: key("db4", 3307)}},
+		},
+		{
+			name:      "check-global-recoveries",
+			spellings: [][]string{{"check-global-recoveries"}, {"-c", "check-global-recoveries"}},
+			want:      "enabled\n",
+			reqs:      []proto.Message{&recoveryv1.GetGlobalRecoveriesRequest{}},
+		},
+		{
+			name:      "disable-global-recoveries",
+			spellings: [][]string{{"disable-global-recoveries"}, {"-c", "disable-global-recoveries"}},
+			want:      "disabled\n",
+			reqs:      []proto.Message{&recoveryv1.SetGlobalRecoveriesRequest{Enabled: false, RequestedBy: "alice"}},
+		},
+		{
+			name:      "enable-global-recoveries",
+			spellings: [][]string{{"enable-global-recoveries"}, {"-c", "enable-global-recoveries"}},
+			want:      "enabled\n",
+			reqs:      []proto.Message{&recoveryv1.SetGlobalRecoveriesRequest{Enabled: true, RequestedBy: "alice"}},
+		},
+	}
+	for _, tt := range tests {
+		for _, args := range tt.spellings {
+			t.Run(tt.name+"/"+strings.Join(args, " "), func(t *testing.T) {
+				f.log.reset()
+				r := vigilctl(t, f.env(), args...)
+				if r.code != 0 {
+					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+				}
+				if r.stdout != tt.want {
+					t.Errorf("stdout:\n%q\nwant:\n%q", r.stdout, tt.want)
+				}
+				if r.stderr != "" {
+					t.Errorf("stderr %q, want nothing", r.stderr)
+				}
+				assertRequests(t, f.log.requests(), tt.reqs)
+			})
+		}
+	}
+}
+
+func TestEveryCommandIsTested(t *testing.T) {
+	// Keep TestCommands honest: a new command needs a row there.
+	tested := []string{
+		"clusters", "clusters-alias", "cluster-info", "topology", "topology-tabulated", "instance",
+		"which-master", "which-replicas", "which-broken-replicas", "which-cluster", "which-cluster-alias",
+		"which-cluster-master", "which-cluster-instances", "all-instances", "search", "discover", "forget",
+		"check-global-recoveries", "disable-global-recoveries", "enable-global-recoveries",
+	}
+	if len(tested) != len(commands) {
+		t.Errorf("%d commands, %d tested", len(commands), len(tested))
+	}
+	for _, name := range tested {
+		if _, ok := lookupCommand(name); !ok {
+			t.Errorf("command %q is gone", name)
+		}
+	}
+}
+
+func TestAddressFlagsOverrideEnvironment(t *testing.T) {
+	f := startFakes(t)
+	dead := deadAddr(t)
+	env := map[string]string{"VIGIL_ANALYZER_ADDR": dead, "VIGIL_DISCOVERY_ADDR": dead, "VIGIL_RECOVERY_ADDR": dead}
+	for _, args := range [][]string{
+		{"--analyzer", f.analyzerAddr, "clusters"},
+		{"clusters", "-analyzer", f.analyzerAddr},
+		{"--discovery", f.discoveryAddr, "discover", "-i", "db1:3306"},
+		{"--recovery=" + f.recoveryAddr, "check-global-recoveries"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if r := vigilctl(t, env, args...); r.code != 0 {
+				t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	f := startFakes(t)
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"no command given"}},
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{[]string{"-c", "frobnicate", "-i", "db1:3306"}, []string{`unknown command "frobnicate"`}},
+		{[]string{"--no-such-flag", "clusters"}, []string{"no-such-flag"}},
+		{[]string{"clusters", "extra"}, []string{`unexpected argument "extra"`}},
+		{[]string{"instance"}, []string{"instance", "-i host:port is required"}},
+		{[]string{"which-replicas"}, []string{"-i host:port is required"}},
+		{[]string{"which-master"}, []string{"--cluster or -i host:port is required"}},
+		{[]string{"topology"}, []string{"--cluster or -i host:port is required"}},
+		{[]string{"which-master", "-i", "db1:3306", "--cluster", "main"}, []string{"not both"}},
+		{[]string{"instance", "-i", "db1"}, []string{"-i:", `"db1" is not host:port`}},
+		{[]string{"-c", "which-master", "-i", "db1"}, []string{"-i:", "not host:port"}},
+		{[]string{"discover", "-i", "db1:"}, []string{"-i:", "port"}},
+		{[]string{"discover", "-i", "db1:0"}, []string{"-i:", "port is 0"}},
+		{[]string{"discover", "-i", "db1:65536"}, []string{"-i:", "65536"}},
+		{[]string{"forget", "-i", "db1:-1"}, []string{"-i:"}},
+		{[]string{"instance", "db1"}, []string{"-i:", "not host:port"}},
+		{[]string{"-c", "which-master", "-i", "db1:3306", "-d", "db2"}, []string{"-d:", "not host:port"}},
+		{[]string{"instance", "-i", "db1:3306", "db2:3306"}, []string{"both as an argument and as a flag"}},
+		{[]string{"search"}, []string{"pattern is required"}},
+		{[]string{"clusters", "--timeout", "0s"}, []string{"--timeout"}},
+		{[]string{"help", "frobnicate"}, []string{`unknown command "frobnicate"`}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f.log.reset()
+			r := vigilctl(t, f.env(), tt.args...)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2", r.code)
+			}
+			if !strings.HasPrefix(r.stderr, "vigilctl: ") {
+				t.Errorf("stderr %q does not start with vigilctl: ", r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q does not contain %q", r.stderr, w)
+				}
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+			if reqs := f.log.requests(); len(reqs) != 0 {
+				t.Errorf("a usage error made %d requests", len(reqs))
+			}
+		})
+	}
+}
+
+func TestServiceErrors(t *testing.T) {
+	f := startFakes(t)
+	tests := []struct {
+		name       string
+		err        error
+		args       []string
+		wantStderr string
+	}{
+		{
+			name: "not found", err: status.Error(codes.NotFound, "instance 10.0.0.1:3306 is not known"),
+			args:       []string{"-c", "instance", "-i", "10.0.0.1:3306"},
+			wantStderr: "vigilctl: NotFound: instance 10.0.0.1:3306 is not known\n",
+		},
+		{
+			name: "invalid argument", err: status.Error(codes.InvalidArgument, "cluster: empty"),
+			args:       []string{"topology", "--cluster", "x"},
+			wantStderr: "vigilctl: InvalidArgument: cluster: empty\n",
+		},
+		{
+			name: "failed precondition", err: status.Error(codes.FailedPrecondition, "global read-only mode"),
+			args:       []string{"disable-global-recoveries"},
+			wantStderr: "vigilctl: FailedPrecondition: global read-only mode\n",
+		},
+		{
+			name: "internal", err: status.Error(codes.Internal, "boom"),
+			args:       []string{"clusters"},
+			wantStderr: "vigilctl: Internal: boom\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.log.reset()
+			f.log.failWith(tt.err)
+			r := vigilctl(t, f.env(), tt.args...)
+			if r.code != 1 {
+				t.Errorf("exit %d, want 1", r.code)
+			}
+			if r.stderr != tt.wantStderr {
+				t.Errorf("stderr %q, want %q", r.stderr, tt.wantStderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+func TestUnreachableService(t *testing.T) {
+	dead := deadAddr(t)
+	r := vigilctl(t, map[string]string{"VIGIL_ANALYZER_ADDR": dead}, "clusters")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "vigilctl: Unavailable: ") {
+		t.Errorf("exit %d, stderr %q; want 1 and vigilctl: Unavailable: ...", r.code, r.stderr)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	f := startFakes(t)
+	f.log.hang()
+	r := vigilctl(t, f.env(), "--timeout", "200ms", "clusters")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "vigilctl: DeadlineExceeded: ") {
+		t.Errorf("exit %d, stderr %q; want 1 and vigilctl: DeadlineExceeded: ...", r.code, r.stderr)
+	}
+}
+
+func TestJSONOutput(t *testing.T) {
+	f := startFakes(t)
+	tests := []struct {
+		args []string
+		path []string
+		want any
+	}{
+		{[]string{"--json", "clusters"}, []string{"clusters", "1", "name"}, "db9:3306"},
+		{[]string{"clusters", "--json"}, []string{"clusters", "0", "instance_count"}, 3.0},
+		{[]string{"-c", "which-master", "-i", "db2:3306", "--json"}, []string{"master", "key", "host"}, "db1"},
+		{[]string{"all-instances", "--json"}, []string{"instances", "2", "cluster_alias"}, "main"},
+		{[]string{"topology", "main", "--json"}, []string{"text"}, topologyText},
+		{[]string{"--json", "disable-global-recoveries"}, []string{"global_recoveries", "updated_by"}, "alice"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := vigilctl(t, f.env(), tt.args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			var v any
+			if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+			}
+			for _, p := range tt.path {
+				switch x := v.(type) {
+				case map[string]any:
+					v = x[p]
+				case []any:
+					i := int(p[0] - '0')
+					if i >= len(x) {
+						t.Fatalf("no element %d in %s", i, r.stdout)
+					}
+					v = x[i]
+				}
+			}
+			if v != tt.want {
+				t.Errorf("%s = %#v, want %#v in\n%s", strings.Join(tt.path, "."), v, tt.want, r.stdout)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"-help"}, {"-c", "help"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := vigilctl(t, nil, args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			for _, c := range commands {
+				if !strings.Contains(r.stdout, "  "+c.name+" ") {
+					t.Errorf("help does not list %s", c.name)
+				}
+				if !strings.Contains(r.stdout, c.summary) {
+					t.Errorf("help lacks the summary of %s", c.name)
+				}
+			}
+		})
+	}
+	r := vigilctl(t, nil, "help", "which-replicas")
+	if r.code != 0 || !strings.Contains(r.stdout, "Usage: vigilctl which-replicas -i host:port [--broken]") {
+		t.Errorf("help which-replicas: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+// deadAddr returns a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	return addr
+}

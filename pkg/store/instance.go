@@ -1,0 +1,27 @@
+package store
+
+import (
+	"time"
+
+	"github.com/vigil-db/vigil/pkg/topology"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+)
+
+// Instance is what is stored of one instance: its latest snapshot and the
+// cluster it was last seen in.
+type Instance struct {
+	Key topology.InstanceKey
+	// Snapshot is the latest snapshot by probe_finished.
+	Snapshot *topologyv1.Snapshot
+	// Cluster is "" until the analyzer assigned one with ReplaceClusters.
+	Cluster string
+	// FirstSeen is the probe_finished of the first snapshot stored.
+	FirstSeen time.Time
+	// LastSeen is the latest probe_finished of the reachable snapshots saved
+	// (whether or not they became Snapshot); zero if no probe ever reached
+	// the instance.
+	LastSeen time.Time
+	// UpdatedAt is when the latest snapshot was stored, by the storing
+	// process's clock.
+	UpdatedAt time.Time
+}
