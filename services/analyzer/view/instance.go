@@ -30,6 +30,9 @@ func (v *View) Instance(key topology.InstanceKey) (*topologyv1.Instance, bool) {
 	}
 	if obs.LastGood != nil {
 		inst.LastSeen = obs.LastGood.GetProbeFinished()
+		if !obs.Latest.GetReachable() {
+			inst.LastGoodSnapshot = obs.LastGood
+		}
 	}
 	return inst, true
 }

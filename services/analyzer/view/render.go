@@ -55,16 +55,21 @@ func hostText(h string) string {
 
 func attributes(inst *topologyv1.Instance, lagThreshold int64) []string {
 	snap := inst.GetSnapshot()
-	srv := snap.GetServer()
-	isReplica := inst.GetMaster() != nil && len(snap.GetChannels()) > 0
+	// What the server is (version, flags) is last known from the last good
+	// snapshot; how it is doing comes from the latest.
+	known := snap
+	if inst.GetLastGoodSnapshot() != nil {
+		known = inst.GetLastGoodSnapshot()
+	}
+	srv := known.GetServer()
+	isReplica := inst.GetMaster() != nil
 
-	lag := "-"
-	if isReplica {
-		lag = "null"
-		if ch := snap.GetChannels()[0]; ch.SecondsBehindSource != nil {
-			lag = fmt.Sprintf("%ds", ch.GetSecondsBehindSource())
-		}
-	} else if snap.GetReachable() {
+	lag := "null"
+	switch {
+	case !snap.GetReachable():
+	case isReplica && len(snap.GetChannels()) > 0 && snap.GetChannels()[0].SecondsBehindSource != nil:
+		lag = fmt.Sprintf("%ds", snap.GetChannels()[0].GetSecondsBehindSource())
+	case !isReplica:
 		lag = "0s"
 	}
 
@@ -76,7 +81,7 @@ func attributes(inst *topologyv1.Instance, lagThreshold int64) []string {
 		status = "unreachable"
 	case isReplica && !inst.GetReplicating():
 		status = "nonreplicating"
-	case isReplica && snap.GetChannels()[0].SecondsBehindSource != nil && snap.GetChannels()[0].GetSecondsBehindSource() > lagThreshold:
+	case isReplica && len(snap.GetChannels()) > 0 && snap.GetChannels()[0].GetSecondsBehindSource() > lagThreshold:
 		status = "lagging"
 	}
 
@@ -96,19 +101,20 @@ func attributes(inst *topologyv1.Instance, lagThreshold int64) []string {
 	if srv.GetLogReplicaUpdates() {
 		attrs = append(attrs, ">>")
 	}
-	attrs = append(attrs, replicationMode(snap, isReplica))
+	attrs = append(attrs, replicationMode(known, isReplica))
 	return attrs
 }
 
 func replicationMode(snap *topologyv1.Snapshot, isReplica bool) string {
 	if isReplica {
-		if snap.GetChannels()[0].GetAutoPosition() {
+		if len(snap.GetChannels()) > 0 && snap.GetChannels()[0].GetAutoPosition() {
 			return "GTID"
 		}
 		return "file:pos"
 	}
 	srv := snap.GetServer()
-	if srv.GetGtidMode() == "ON" || srv.GetGtidBinlogPos() != "" {
+	// MariaDB always writes GTIDs; MySQL only with gtid_mode=ON.
+	if srv.GetFlavor() == topologyv1.Flavor_FLAVOR_MARIADB || srv.GetGtidMode() == "ON" {
 		return "GTID"
 	}
 	return "file:pos"

@@ -97,9 +97,12 @@ type Instance struct {
 	// When a probe last reached the server.
 	LastSeen *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
 	// The latest snapshot of the instance.
-	Snapshot      *Snapshot `protobuf:"bytes,10,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Snapshot *Snapshot `protobuf:"bytes,10,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// When the latest snapshot did not reach the server: the last one that did,
+	// for what was last known of it.
+	LastGoodSnapshot *Snapshot `protobuf:"bytes,11,opt,name=last_good_snapshot,json=lastGoodSnapshot,proto3" json:"last_good_snapshot,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Instance) Reset() {
@@ -198,6 +201,13 @@ func (x *Instance) GetLastSeen() *timestamppb.Timestamp {
 func (x *Instance) GetSnapshot() *Snapshot {
 	if x != nil {
 		return x.Snapshot
+	}
+	return nil
+}
+
+func (x *Instance) GetLastGoodSnapshot() *Snapshot {
+	if x != nil {
+		return x.LastGoodSnapshot
 	}
 	return nil
 }
@@ -1143,7 +1153,7 @@ var File_vigil_topology_v1_topology_proto protoreflect.FileDescriptor
 
 const file_vigil_topology_v1_topology_proto_rawDesc = "" +
 	"\n" +
-	" vigil/topology/v1/topology.proto\x12\x11vigil.topology.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a vigil/topology/v1/snapshot.proto\"\xce\x03\n" +
+	" vigil/topology/v1/topology.proto\x12\x11vigil.topology.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a vigil/topology/v1/snapshot.proto\"\x99\x04\n" +
 	"\bInstance\x120\n" +
 	"\x03key\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\x03key\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12#\n" +
@@ -1155,7 +1165,8 @@ const file_vigil_topology_v1_topology_proto_rawDesc = "" +
 	"\treachable\x18\b \x01(\bR\treachable\x127\n" +
 	"\tlast_seen\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x127\n" +
 	"\bsnapshot\x18\n" +
-	" \x01(\v2\x1b.vigil.topology.v1.SnapshotR\bsnapshot\"\xaa\x01\n" +
+	" \x01(\v2\x1b.vigil.topology.v1.SnapshotR\bsnapshot\x12I\n" +
+	"\x12last_good_snapshot\x18\v \x01(\v2\x1b.vigil.topology.v1.SnapshotR\x10lastGoodSnapshot\"\xaa\x01\n" +
 	"\aCluster\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05alias\x18\x02 \x01(\tR\x05alias\x12\x16\n" +
@@ -1272,43 +1283,44 @@ var file_vigil_topology_v1_topology_proto_depIdxs = []int32{
 	20, // 3: vigil.topology.v1.Instance.replicas:type_name -> vigil.topology.v1.InstanceKey
 	21, // 4: vigil.topology.v1.Instance.last_seen:type_name -> google.protobuf.Timestamp
 	22, // 5: vigil.topology.v1.Instance.snapshot:type_name -> vigil.topology.v1.Snapshot
-	20, // 6: vigil.topology.v1.Cluster.master:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 7: vigil.topology.v1.TopologyNode.instance:type_name -> vigil.topology.v1.Instance
-	3,  // 8: vigil.topology.v1.TopologyNode.replicas:type_name -> vigil.topology.v1.TopologyNode
-	2,  // 9: vigil.topology.v1.ListClustersResponse.clusters:type_name -> vigil.topology.v1.Cluster
-	2,  // 10: vigil.topology.v1.GetClusterResponse.cluster:type_name -> vigil.topology.v1.Cluster
-	2,  // 11: vigil.topology.v1.GetClusterTopologyResponse.cluster:type_name -> vigil.topology.v1.Cluster
-	3,  // 12: vigil.topology.v1.GetClusterTopologyResponse.root:type_name -> vigil.topology.v1.TopologyNode
-	1,  // 13: vigil.topology.v1.ListInstancesResponse.instances:type_name -> vigil.topology.v1.Instance
-	20, // 14: vigil.topology.v1.GetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 15: vigil.topology.v1.GetInstanceResponse.instance:type_name -> vigil.topology.v1.Instance
-	20, // 16: vigil.topology.v1.GetMasterRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 17: vigil.topology.v1.GetMasterResponse.master:type_name -> vigil.topology.v1.Instance
-	20, // 18: vigil.topology.v1.ListReplicasRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 19: vigil.topology.v1.ListReplicasResponse.replicas:type_name -> vigil.topology.v1.Instance
-	20, // 20: vigil.topology.v1.GetInstanceClusterRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	2,  // 21: vigil.topology.v1.GetInstanceClusterResponse.cluster:type_name -> vigil.topology.v1.Cluster
-	4,  // 22: vigil.topology.v1.TopologyService.ListClusters:input_type -> vigil.topology.v1.ListClustersRequest
-	6,  // 23: vigil.topology.v1.TopologyService.GetCluster:input_type -> vigil.topology.v1.GetClusterRequest
-	8,  // 24: vigil.topology.v1.TopologyService.GetClusterTopology:input_type -> vigil.topology.v1.GetClusterTopologyRequest
-	10, // 25: vigil.topology.v1.TopologyService.ListInstances:input_type -> vigil.topology.v1.ListInstancesRequest
-	12, // 26: vigil.topology.v1.TopologyService.GetInstance:input_type -> vigil.topology.v1.GetInstanceRequest
-	14, // 27: vigil.topology.v1.TopologyService.GetMaster:input_type -> vigil.topology.v1.GetMasterRequest
-	16, // 28: vigil.topology.v1.TopologyService.ListReplicas:input_type -> vigil.topology.v1.ListReplicasRequest
-	18, // 29: vigil.topology.v1.TopologyService.GetInstanceCluster:input_type -> vigil.topology.v1.GetInstanceClusterRequest
-	5,  // 30: vigil.topology.v1.TopologyService.ListClusters:output_type -> vigil.topology.v1.ListClustersResponse
-	7,  // 31: vigil.topology.v1.TopologyService.GetCluster:output_type -> vigil.topology.v1.GetClusterResponse
-	9,  // 32: vigil.topology.v1.TopologyService.GetClusterTopology:output_type -> vigil.topology.v1.GetClusterTopologyResponse
-	11, // 33: vigil.topology.v1.TopologyService.ListInstances:output_type -> vigil.topology.v1.ListInstancesResponse
-	13, // 34: vigil.topology.v1.TopologyService.GetInstance:output_type -> vigil.topology.v1.GetInstanceResponse
-	15, // 35: vigil.topology.v1.TopologyService.GetMaster:output_type -> vigil.topology.v1.GetMasterResponse
-	17, // 36: vigil.topology.v1.TopologyService.ListReplicas:output_type -> vigil.topology.v1.ListReplicasResponse
-	19, // 37: vigil.topology.v1.TopologyService.GetInstanceCluster:output_type -> vigil.topology.v1.GetInstanceClusterResponse
-	30, // [30:38] is the sub-list for method output_type
-	22, // [22:30] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	22, // 6: vigil.topology.v1.Instance.last_good_snapshot:type_name -> vigil.topology.v1.Snapshot
+	20, // 7: vigil.topology.v1.Cluster.master:type_name -> vigil.topology.v1.InstanceKey
+	1,  // 8: vigil.topology.v1.TopologyNode.instance:type_name -> vigil.topology.v1.Instance
+	3,  // 9: vigil.topology.v1.TopologyNode.replicas:type_name -> vigil.topology.v1.TopologyNode
+	2,  // 10: vigil.topology.v1.ListClustersResponse.clusters:type_name -> vigil.topology.v1.Cluster
+	2,  // 11: vigil.topology.v1.GetClusterResponse.cluster:type_name -> vigil.topology.v1.Cluster
+	2,  // 12: vigil.topology.v1.GetClusterTopologyResponse.cluster:type_name -> vigil.topology.v1.Cluster
+	3,  // 13: vigil.topology.v1.GetClusterTopologyResponse.root:type_name -> vigil.topology.v1.TopologyNode
+	1,  // 14: vigil.topology.v1.ListInstancesResponse.instances:type_name -> vigil.topology.v1.Instance
+	20, // 15: vigil.topology.v1.GetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	1,  // 16: vigil.topology.v1.GetInstanceResponse.instance:type_name -> vigil.topology.v1.Instance
+	20, // 17: vigil.topology.v1.GetMasterRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	1,  // 18: vigil.topology.v1.GetMasterResponse.master:type_name -> vigil.topology.v1.Instance
+	20, // 19: vigil.topology.v1.ListReplicasRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	1,  // 20: vigil.topology.v1.ListReplicasResponse.replicas:type_name -> vigil.topology.v1.Instance
+	20, // 21: vigil.topology.v1.GetInstanceClusterRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	2,  // 22: vigil.topology.v1.GetInstanceClusterResponse.cluster:type_name -> vigil.topology.v1.Cluster
+	4,  // 23: vigil.topology.v1.TopologyService.ListClusters:input_type -> vigil.topology.v1.ListClustersRequest
+	6,  // 24: vigil.topology.v1.TopologyService.GetCluster:input_type -> vigil.topology.v1.GetClusterRequest
+	8,  // 25: vigil.topology.v1.TopologyService.GetClusterTopology:input_type -> vigil.topology.v1.GetClusterTopologyRequest
+	10, // 26: vigil.topology.v1.TopologyService.ListInstances:input_type -> vigil.topology.v1.ListInstancesRequest
+	12, // 27: vigil.topology.v1.TopologyService.GetInstance:input_type -> vigil.topology.v1.GetInstanceRequest
+	14, // 28: vigil.topology.v1.TopologyService.GetMaster:input_type -> vigil.topology.v1.GetMasterRequest
+	16, // 29: vigil.topology.v1.TopologyService.ListReplicas:input_type -> vigil.topology.v1.ListReplicasRequest
+	18, // 30: vigil.topology.v1.TopologyService.GetInstanceCluster:input_type -> vigil.topology.v1.GetInstanceClusterRequest
+	5,  // 31: vigil.topology.v1.TopologyService.ListClusters:output_type -> vigil.topology.v1.ListClustersResponse
+	7,  // 32: vigil.topology.v1.TopologyService.GetCluster:output_type -> vigil.topology.v1.GetClusterResponse
+	9,  // 33: vigil.topology.v1.TopologyService.GetClusterTopology:output_type -> vigil.topology.v1.GetClusterTopologyResponse
+	11, // 34: vigil.topology.v1.TopologyService.ListInstances:output_type -> vigil.topology.v1.ListInstancesResponse
+	13, // 35: vigil.topology.v1.TopologyService.GetInstance:output_type -> vigil.topology.v1.GetInstanceResponse
+	15, // 36: vigil.topology.v1.TopologyService.GetMaster:output_type -> vigil.topology.v1.GetMasterResponse
+	17, // 37: vigil.topology.v1.TopologyService.ListReplicas:output_type -> vigil.topology.v1.ListReplicasResponse
+	19, // 38: vigil.topology.v1.TopologyService.GetInstanceCluster:output_type -> vigil.topology.v1.GetInstanceClusterResponse
+	31, // [31:39] is the sub-list for method output_type
+	23, // [23:31] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_vigil_topology_v1_topology_proto_init() }
