@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 
+	"google.golang.org/protobuf/proto"
+
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
@@ -49,26 +51,11 @@ func listClusters(ctx context.Context, inv *invocation) (*topologyv1.ListCluster
 }
 
 func runClusterInfo(ctx context.Context, inv *invocation) error {
-	cluster, key, err := inv.clusterOrInstance()
+	resp, cluster, err := lookupCluster(ctx, inv)
 	if err != nil {
 		return err
 	}
-	client, err := inv.topology()
-	if err != nil {
-		return err
-	}
-	if key != nil {
-		resp, err := client.GetInstanceCluster(ctx, &topologyv1.GetInstanceClusterRequest{Instance: key})
-		if err != nil {
-			return err
-		}
-		return inv.emit(resp, func(w *bytes.Buffer) { writeClusterInfo(w, resp.GetCluster()) })
-	}
-	resp, err := client.GetCluster(ctx, &topologyv1.GetClusterRequest{Cluster: cluster})
-	if err != nil {
-		return err
-	}
-	return inv.emit(resp, func(w *bytes.Buffer) { writeClusterInfo(w, resp.GetCluster()) })
+	return inv.emit(resp, func(w *bytes.Buffer) { writeClusterInfo(w, cluster) })
 }
 
 func runTopology(ctx context.Context, inv *invocation) error {
@@ -170,26 +157,36 @@ func runWhichClusterAlias(ctx context.Context, inv *invocation) error {
 
 // whichCluster prints one field of the cluster of -i, or of --cluster.
 func whichCluster(ctx context.Context, inv *invocation, field func(*topologyv1.Cluster) string) error {
-	cluster, key, err := inv.clusterOrInstance()
+	resp, cluster, err := lookupCluster(ctx, inv)
 	if err != nil {
 		return err
 	}
+	return inv.emit(resp, func(w *bytes.Buffer) { writeLine(w, field(cluster)) })
+}
+
+// lookupCluster returns the cluster of -i, or the one named by --cluster,
+// with the response to print under --json.
+func lookupCluster(ctx context.Context, inv *invocation) (proto.Message, *topologyv1.Cluster, error) {
+	cluster, key, err := inv.clusterOrInstance()
+	if err != nil {
+		return nil, nil, err
+	}
 	client, err := inv.topology()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if key != nil {
 		resp, err := client.GetInstanceCluster(ctx, &topologyv1.GetInstanceClusterRequest{Instance: key})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		return inv.emit(resp, func(w *bytes.Buffer) { writeLine(w, field(resp.GetCluster())) })
+		return resp, resp.GetCluster(), nil
 	}
 	resp, err := client.GetCluster(ctx, &topologyv1.GetClusterRequest{Cluster: cluster})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return inv.emit(resp, func(w *bytes.Buffer) { writeLine(w, field(resp.GetCluster())) })
+	return resp, resp.GetCluster(), nil
 }
 
 func runWhichClusterMaster(ctx context.Context, inv *invocation) error {

@@ -84,7 +84,7 @@ func BuildGraph(obs map[InstanceKey]Observation) *Graph {
 		}
 	}
 	for _, n := range g.Nodes {
-		slices.SortFunc(n.Replicas, compareKeys)
+		slices.SortFunc(n.Replicas, CompareKeys)
 	}
 	g.assignClusters()
 	return g
@@ -103,7 +103,7 @@ func (g *Graph) assignClusters() {
 		c.Members = append(c.Members, key)
 	}
 	for _, c := range g.Clusters {
-		slices.SortFunc(c.Members, compareKeys)
+		slices.SortFunc(c.Members, CompareKeys)
 		c.Alias, c.Domain = g.classify(c)
 		if c.Alias != "" {
 			g.aliases[c.Alias] = c.Name
@@ -139,7 +139,7 @@ func (g *Graph) ringRoot(start InstanceKey) InstanceKey {
 			break
 		}
 	}
-	slices.SortFunc(ring, compareKeys)
+	slices.SortFunc(ring, CompareKeys)
 	var writable []InstanceKey
 	for _, k := range ring {
 		if s := g.Nodes[k].Obs.LastGood; s != nil && !s.GetServer().GetReadOnly() {
@@ -195,7 +195,8 @@ func sourceOf(s *topologyv1.Snapshot) (InstanceKey, bool) {
 	return k, true
 }
 
-func compareKeys(a, b InstanceKey) int {
+// CompareKeys orders keys by host (bytewise), then port, for slices.SortFunc.
+func CompareKeys(a, b InstanceKey) int {
 	switch {
 	case a.Less(b):
 		return -1
@@ -206,4 +207,4 @@ func compareKeys(a, b InstanceKey) int {
 }
 
 // SortKeys orders keys by host, then port.
-func SortKeys(keys []InstanceKey) { slices.SortFunc(keys, compareKeys) }
+func SortKeys(keys []InstanceKey) { slices.SortFunc(keys, CompareKeys) }

@@ -186,7 +186,7 @@ func testClustersConcurrent(t *testing.T, s store.Store) {
 	}
 	want := layout(len(got) - 2)
 	for i := range want {
-		slices.SortFunc(want[i].Members, compareKeys)
+		slices.SortFunc(want[i].Members, topology.CompareKeys)
 	}
 	checkClusters(t, s, want)
 }

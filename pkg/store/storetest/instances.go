@@ -317,7 +317,7 @@ func testListOrdered(t *testing.T, s store.Store) {
 		got[i] = inst.Key
 	}
 	want := slices.Clone(keys)
-	slices.SortFunc(want, compareKeys)
+	slices.SortFunc(want, topology.CompareKeys)
 	if !slices.Equal(got, want) {
 		t.Errorf("ListInstances order = %v, want %v", got, want)
 	}
@@ -360,15 +360,4 @@ func testDelete(t *testing.T, s store.Store) {
 // sameProbe reports whether two snapshots have the same probe_finished and reachability.
 func sameProbe(a, b *topologyv1.Snapshot) bool {
 	return a.GetProbeFinished().AsTime().Equal(b.GetProbeFinished().AsTime()) && a.GetReachable() == b.GetReachable()
-}
-
-// compareKeys is the order stores return instances in: host bytewise, then port.
-func compareKeys(a, b topology.InstanceKey) int {
-	switch {
-	case a.Less(b):
-		return -1
-	case b.Less(a):
-		return 1
-	}
-	return 0
 }
