@@ -31,7 +31,7 @@ bench: deps
 # Code generation uses tools pinned in tools/go.mod, built into bin/.
 tools: $(TOOLS)
 
-$(TOOLS): tools/go.mod tools/go.sum
+$(TOOLS) &: tools/go.mod tools/go.sum
 	cd tools && GOWORK=off $(GO) build -o ../bin/ tool
 
 generate: tools
