@@ -42,9 +42,9 @@ func (h *server) StreamSnapshots(req *discoveryv1.StreamSnapshotsRequest, stream
 	for {
 		select {
 		case e := <-sub.Events():
-			msg := &discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_Snapshot{Snapshot: e.Snapshot}}
-			if e.Snapshot == nil {
-				msg.Event = &discoveryv1.StreamSnapshotsResponse_Forgotten{Forgotten: e.Forgotten.Proto()}
+			msg := &discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_Snapshot{Snapshot: e.Value}}
+			if e.Removed {
+				msg.Event = &discoveryv1.StreamSnapshotsResponse_Forgotten{Forgotten: e.Key.Proto()}
 			}
 			if err := stream.Send(msg); err != nil {
 				return err

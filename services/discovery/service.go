@@ -11,12 +11,12 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/vigil-db/vigil/pkg/fanout"
 	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/topology"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
-	"github.com/vigil-db/vigil/services/discovery/hub"
 	"github.com/vigil-db/vigil/services/discovery/poll"
 )
 
@@ -42,7 +42,9 @@ type Service struct {
 	log    *slog.Logger
 	prober *mysql.Prober
 	poller *poll.Poller
-	hub    *hub.Hub
+	// hub holds the latest snapshot of every watched instance for the
+	// snapshot streams; a removal is a forgotten instance.
+	hub *fanout.Hub[topology.InstanceKey, *topologyv1.Snapshot]
 	// stopping is closed when Run's context ends, to end open streams.
 	stopping chan struct{}
 
@@ -84,7 +86,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		store:    deps.Store,
 		log:      deps.Logger.With("service", "discovery"),
 		prober:   prober,
-		hub:      hub.New(cfg.StreamBuffer),
+		hub:      fanout.New[topology.InstanceKey, *topologyv1.Snapshot](cfg.StreamBuffer),
 		stopping: make(chan struct{}),
 		pending:  make(map[topology.InstanceKey]*topologyv1.Snapshot),
 	}
@@ -133,7 +135,7 @@ func (s *Service) handle(snap *topologyv1.Snapshot) {
 		// Forgotten while the probe ran.
 		return
 	}
-	s.hub.Publish(snap)
+	s.hub.Set(key, snap)
 	s.mu.Lock()
 	s.pending[key] = snap
 	s.mu.Unlock()
@@ -169,7 +171,7 @@ func (s *Service) crawl(snap *topologyv1.Snapshot) {
 func (s *Service) forget(ctx context.Context, key topology.InstanceKey) (bool, error) {
 	watched := s.poller.Remove(key)
 	s.prober.Forget(key)
-	s.hub.Forget(key)
+	s.hub.Remove(key, nil)
 	s.mu.Lock()
 	delete(s.pending, key)
 	s.mu.Unlock()

@@ -29,9 +29,12 @@ type DetectionState int32
 
 const (
 	DetectionState_DETECTION_STATE_UNSPECIFIED DetectionState = 0
-	DetectionState_DETECTION_STATE_STARTED     DetectionState = 1
-	DetectionState_DETECTION_STATE_CHANGED     DetectionState = 2
-	DetectionState_DETECTION_STATE_CLEARED     DetectionState = 3
+	// The problem was just seen.
+	DetectionState_DETECTION_STATE_STARTED DetectionState = 1
+	// The problem goes on, with different evidence.
+	DetectionState_DETECTION_STATE_CHANGED DetectionState = 2
+	// The problem is gone (or turned into another one, which starts anew).
+	DetectionState_DETECTION_STATE_CLEARED DetectionState = 3
 )
 
 // Enum value maps for DetectionState.
@@ -77,23 +80,113 @@ func (DetectionState) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{0}
 }
 
+// Action is what the analyzer suggests doing about a detection.
+type Action int32
+
+const (
+	Action_ACTION_UNSPECIFIED Action = 0
+	// Nothing to do but report it.
+	Action_ACTION_DETECT_ONLY Action = 1
+	// Recover the failed master.
+	Action_ACTION_RECOVER_MASTER Action = 2
+	// Recover the failed intermediate master.
+	Action_ACTION_RECOVER_INTERMEDIATE_MASTER Action = 3
+	// Recover the failed co-master.
+	Action_ACTION_RECOVER_CO_MASTER Action = 4
+	// Re-read the instance and its replicas at once.
+	Action_ACTION_REPROBE Action = 5
+	// Restart replication on the replicas to force a verdict.
+	Action_ACTION_RESTART_REPLICATION Action = 6
+	// Enable semi-sync on the best replicas (when configured).
+	Action_ACTION_ENABLE_SEMI_SYNC Action = 7
+	// Disable semi-sync on the lowest-priority replicas (when configured).
+	Action_ACTION_DISABLE_SEMI_SYNC Action = 8
+	// Make the master writable (when configured).
+	Action_ACTION_SET_WRITABLE Action = 9
+	// Make the replica read-only (when configured).
+	Action_ACTION_SET_READ_ONLY Action = 10
+)
+
+// Enum value maps for Action.
+var (
+	Action_name = map[int32]string{
+		0:  "ACTION_UNSPECIFIED",
+		1:  "ACTION_DETECT_ONLY",
+		2:  "ACTION_RECOVER_MASTER",
+		3:  "ACTION_RECOVER_INTERMEDIATE_MASTER",
+		4:  "ACTION_RECOVER_CO_MASTER",
+		5:  "ACTION_REPROBE",
+		6:  "ACTION_RESTART_REPLICATION",
+		7:  "ACTION_ENABLE_SEMI_SYNC",
+		8:  "ACTION_DISABLE_SEMI_SYNC",
+		9:  "ACTION_SET_WRITABLE",
+		10: "ACTION_SET_READ_ONLY",
+	}
+	Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED":                 0,
+		"ACTION_DETECT_ONLY":                 1,
+		"ACTION_RECOVER_MASTER":              2,
+		"ACTION_RECOVER_INTERMEDIATE_MASTER": 3,
+		"ACTION_RECOVER_CO_MASTER":           4,
+		"ACTION_REPROBE":                     5,
+		"ACTION_RESTART_REPLICATION":         6,
+		"ACTION_ENABLE_SEMI_SYNC":            7,
+		"ACTION_DISABLE_SEMI_SYNC":           8,
+		"ACTION_SET_WRITABLE":                9,
+		"ACTION_SET_READ_ONLY":               10,
+	}
+)
+
+func (x Action) Enum() *Action {
+	p := new(Action)
+	*p = x
+	return p
+}
+
+func (x Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_analyzer_v1_analyzer_proto_enumTypes[1].Descriptor()
+}
+
+func (Action) Type() protoreflect.EnumType {
+	return &file_vigil_analyzer_v1_analyzer_proto_enumTypes[1]
+}
+
+func (x Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Action.Descriptor instead.
+func (Action) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{1}
+}
+
 // Detection is one problem seen on one instance of one cluster.
 type Detection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Stable for the life of the problem.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Analysis code, such as DeadMaster.
-	Code       string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
-	Cluster    string                 `protobuf:"bytes,3,opt,name=cluster,proto3" json:"cluster,omitempty"`
-	Instance   *v1.InstanceKey        `protobuf:"bytes,4,opt,name=instance,proto3" json:"instance,omitempty"`
-	State      DetectionState         `protobuf:"varint,5,opt,name=state,proto3,enum=vigil.analyzer.v1.DetectionState" json:"state,omitempty"`
-	DetectedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=detected_at,json=detectedAt,proto3" json:"detected_at,omitempty"`
-	ClearedAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=cleared_at,json=clearedAt,proto3" json:"cleared_at,omitempty"`
-	// What the analyzer would have recovery do.
-	SuggestedAction string      `protobuf:"bytes,8,opt,name=suggested_action,json=suggestedAction,proto3" json:"suggested_action,omitempty"`
-	Evidence        []*Evidence `protobuf:"bytes,9,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	Code         string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Cluster      string `protobuf:"bytes,3,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	ClusterAlias string `protobuf:"bytes,4,opt,name=cluster_alias,json=clusterAlias,proto3" json:"cluster_alias,omitempty"`
+	// The instance the problem is about (the failed master, the writable replica).
+	Instance   *v1.InstanceKey        `protobuf:"bytes,5,opt,name=instance,proto3" json:"instance,omitempty"`
+	State      DetectionState         `protobuf:"varint,6,opt,name=state,proto3,enum=vigil.analyzer.v1.DetectionState" json:"state,omitempty"`
+	DetectedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=detected_at,json=detectedAt,proto3" json:"detected_at,omitempty"`
+	// When the evidence last changed.
+	ChangedAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
+	ClearedAt       *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=cleared_at,json=clearedAt,proto3" json:"cleared_at,omitempty"`
+	SuggestedAction Action                 `protobuf:"varint,10,opt,name=suggested_action,json=suggestedAction,proto3,enum=vigil.analyzer.v1.Action" json:"suggested_action,omitempty"`
+	// One line for people.
+	Description string `protobuf:"bytes,11,opt,name=description,proto3" json:"description,omitempty"`
+	// What each observer and replica said.
+	Evidence []*Evidence `protobuf:"bytes,12,rep,name=evidence,proto3" json:"evidence,omitempty"`
 	// The instance is downtimed: analysed, but recovery should skip it.
-	Downtimed     bool `protobuf:"varint,10,opt,name=downtimed,proto3" json:"downtimed,omitempty"`
+	Downtimed     bool `protobuf:"varint,13,opt,name=downtimed,proto3" json:"downtimed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -149,6 +242,13 @@ func (x *Detection) GetCluster() string {
 	return ""
 }
 
+func (x *Detection) GetClusterAlias() string {
+	if x != nil {
+		return x.ClusterAlias
+	}
+	return ""
+}
+
 func (x *Detection) GetInstance() *v1.InstanceKey {
 	if x != nil {
 		return x.Instance
@@ -170,6 +270,13 @@ func (x *Detection) GetDetectedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Detection) GetChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedAt
+	}
+	return nil
+}
+
 func (x *Detection) GetClearedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ClearedAt
@@ -177,9 +284,16 @@ func (x *Detection) GetClearedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *Detection) GetSuggestedAction() string {
+func (x *Detection) GetSuggestedAction() Action {
 	if x != nil {
 		return x.SuggestedAction
+	}
+	return Action_ACTION_UNSPECIFIED
+}
+
+func (x *Detection) GetDescription() string {
+	if x != nil {
+		return x.Description
 	}
 	return ""
 }
@@ -198,13 +312,14 @@ func (x *Detection) GetDowntimed() bool {
 	return false
 }
 
-// Evidence is what one observer or replica said about the failed instance.
+// Evidence is what one observer saw of one instance.
 type Evidence struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Instance      *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
-	ObserverId    string                 `protobuf:"bytes,2,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
-	ObservedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
-	Statement     string                 `protobuf:"bytes,4,opt,name=statement,proto3" json:"statement,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Instance   *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	ObserverId string                 `protobuf:"bytes,2,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
+	ObservedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
+	// Such as "unreachable: connection refused" or "replica IO thread Connecting (errno 2003)".
+	Statement     string `protobuf:"bytes,4,opt,name=statement,proto3" json:"statement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +382,77 @@ func (x *Evidence) GetStatement() string {
 	return ""
 }
 
+// StructureWarning is a property of a cluster that would make a recovery
+// fail or lose data. It is reported, never acted on.
+type StructureWarning struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Such as NoPromotableReplica or MixedBinlogFormats.
+	Code          string            `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Cluster       string            `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Instances     []*v1.InstanceKey `protobuf:"bytes,3,rep,name=instances,proto3" json:"instances,omitempty"`
+	Description   string            `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StructureWarning) Reset() {
+	*x = StructureWarning{}
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StructureWarning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StructureWarning) ProtoMessage() {}
+
+func (x *StructureWarning) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StructureWarning.ProtoReflect.Descriptor instead.
+func (*StructureWarning) Descriptor() ([]byte, []int) {
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StructureWarning) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *StructureWarning) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *StructureWarning) GetInstances() []*v1.InstanceKey {
+	if x != nil {
+		return x.Instances
+	}
+	return nil
+}
+
+func (x *StructureWarning) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 // StreamFailureEventsRequest opens a failure event stream.
 type StreamFailureEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -278,7 +464,7 @@ type StreamFailureEventsRequest struct {
 
 func (x *StreamFailureEventsRequest) Reset() {
 	*x = StreamFailureEventsRequest{}
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[2]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -290,7 +476,7 @@ func (x *StreamFailureEventsRequest) String() string {
 func (*StreamFailureEventsRequest) ProtoMessage() {}
 
 func (x *StreamFailureEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[2]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -303,7 +489,7 @@ func (x *StreamFailureEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamFailureEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamFailureEventsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{2}
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StreamFailureEventsRequest) GetSubscriber() string {
@@ -313,17 +499,22 @@ func (x *StreamFailureEventsRequest) GetSubscriber() string {
 	return ""
 }
 
-// StreamFailureEventsResponse carries one detection change.
+// StreamFailureEventsResponse carries one detection, or the end of the
+// initial state.
 type StreamFailureEventsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Detection     *Detection             `protobuf:"bytes,1,opt,name=detection,proto3" json:"detection,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*StreamFailureEventsResponse_Detection
+	//	*StreamFailureEventsResponse_Synced
+	Event         isStreamFailureEventsResponse_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StreamFailureEventsResponse) Reset() {
 	*x = StreamFailureEventsResponse{}
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[3]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +526,7 @@ func (x *StreamFailureEventsResponse) String() string {
 func (*StreamFailureEventsResponse) ProtoMessage() {}
 
 func (x *StreamFailureEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[3]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,17 +539,98 @@ func (x *StreamFailureEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamFailureEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamFailureEventsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{3}
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *StreamFailureEventsResponse) GetDetection() *Detection {
+func (x *StreamFailureEventsResponse) GetEvent() isStreamFailureEventsResponse_Event {
 	if x != nil {
-		return x.Detection
+		return x.Event
 	}
 	return nil
 }
 
-// GetReplicationAnalysisRequest narrows the analysis to a cluster or an instance.
+func (x *StreamFailureEventsResponse) GetDetection() *Detection {
+	if x != nil {
+		if x, ok := x.Event.(*StreamFailureEventsResponse_Detection); ok {
+			return x.Detection
+		}
+	}
+	return nil
+}
+
+func (x *StreamFailureEventsResponse) GetSynced() *Synced {
+	if x != nil {
+		if x, ok := x.Event.(*StreamFailureEventsResponse_Synced); ok {
+			return x.Synced
+		}
+	}
+	return nil
+}
+
+type isStreamFailureEventsResponse_Event interface {
+	isStreamFailureEventsResponse_Event()
+}
+
+type StreamFailureEventsResponse_Detection struct {
+	Detection *Detection `protobuf:"bytes,1,opt,name=detection,proto3,oneof"`
+}
+
+type StreamFailureEventsResponse_Synced struct {
+	// Every active detection has been sent; live changes follow.
+	Synced *Synced `protobuf:"bytes,2,opt,name=synced,proto3,oneof"`
+}
+
+func (*StreamFailureEventsResponse_Detection) isStreamFailureEventsResponse_Event() {}
+
+func (*StreamFailureEventsResponse_Synced) isStreamFailureEventsResponse_Event() {}
+
+// Synced marks the end of the initial state of a failure event stream.
+type Synced struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ActiveCount   int32                  `protobuf:"varint,1,opt,name=active_count,json=activeCount,proto3" json:"active_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Synced) Reset() {
+	*x = Synced{}
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Synced) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Synced) ProtoMessage() {}
+
+func (x *Synced) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Synced.ProtoReflect.Descriptor instead.
+func (*Synced) Descriptor() ([]byte, []int) {
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Synced) GetActiveCount() int32 {
+	if x != nil {
+		return x.ActiveCount
+	}
+	return 0
+}
+
+// GetReplicationAnalysisRequest narrows the analysis to a cluster or an
+// instance; empty for all.
 type GetReplicationAnalysisRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Cluster name or alias.
@@ -370,7 +642,7 @@ type GetReplicationAnalysisRequest struct {
 
 func (x *GetReplicationAnalysisRequest) Reset() {
 	*x = GetReplicationAnalysisRequest{}
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[4]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +654,7 @@ func (x *GetReplicationAnalysisRequest) String() string {
 func (*GetReplicationAnalysisRequest) ProtoMessage() {}
 
 func (x *GetReplicationAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[4]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +667,7 @@ func (x *GetReplicationAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReplicationAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*GetReplicationAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{4}
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetReplicationAnalysisRequest) GetCluster() string {
@@ -412,17 +684,18 @@ func (x *GetReplicationAnalysisRequest) GetInstance() *v1.InstanceKey {
 	return nil
 }
 
-// GetReplicationAnalysisResponse holds the current detections.
+// GetReplicationAnalysisResponse holds the current detections and warnings.
 type GetReplicationAnalysisResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Detections    []*Detection           `protobuf:"bytes,1,rep,name=detections,proto3" json:"detections,omitempty"`
+	Warnings      []*StructureWarning    `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetReplicationAnalysisResponse) Reset() {
 	*x = GetReplicationAnalysisResponse{}
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[5]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +707,7 @@ func (x *GetReplicationAnalysisResponse) String() string {
 func (*GetReplicationAnalysisResponse) ProtoMessage() {}
 
 func (x *GetReplicationAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[5]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +720,7 @@ func (x *GetReplicationAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReplicationAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*GetReplicationAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{5}
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetReplicationAnalysisResponse) GetDetections() []*Detection {
@@ -457,19 +730,28 @@ func (x *GetReplicationAnalysisResponse) GetDetections() []*Detection {
 	return nil
 }
 
+func (x *GetReplicationAnalysisResponse) GetWarnings() []*StructureWarning {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 // ListDetectionsRequest filters and pages through detection history.
 type ListDetectionsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
-	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cluster name or alias, as recorded; empty for all.
+	Cluster       string          `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Instance      *v1.InstanceKey `protobuf:"bytes,2,opt,name=instance,proto3" json:"instance,omitempty"`
+	PageSize      int32           `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string          `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListDetectionsRequest) Reset() {
 	*x = ListDetectionsRequest{}
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[6]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +763,7 @@ func (x *ListDetectionsRequest) String() string {
 func (*ListDetectionsRequest) ProtoMessage() {}
 
 func (x *ListDetectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[6]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +776,7 @@ func (x *ListDetectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListDetectionsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{6}
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListDetectionsRequest) GetCluster() string {
@@ -502,6 +784,13 @@ func (x *ListDetectionsRequest) GetCluster() string {
 		return x.Cluster
 	}
 	return ""
+}
+
+func (x *ListDetectionsRequest) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
 }
 
 func (x *ListDetectionsRequest) GetPageSize() int32 {
@@ -518,7 +807,7 @@ func (x *ListDetectionsRequest) GetPageToken() string {
 	return ""
 }
 
-// ListDetectionsResponse is one page of detections.
+// ListDetectionsResponse is one page of detections, newest first.
 type ListDetectionsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Detections    []*Detection           `protobuf:"bytes,1,rep,name=detections,proto3" json:"detections,omitempty"`
@@ -529,7 +818,7 @@ type ListDetectionsResponse struct {
 
 func (x *ListDetectionsResponse) Reset() {
 	*x = ListDetectionsResponse{}
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[7]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +830,7 @@ func (x *ListDetectionsResponse) String() string {
 func (*ListDetectionsResponse) ProtoMessage() {}
 
 func (x *ListDetectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[7]
+	mi := &file_vigil_analyzer_v1_analyzer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +843,7 @@ func (x *ListDetectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListDetectionsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{7}
+	return file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListDetectionsResponse) GetDetections() []*Detection {
@@ -575,46 +864,61 @@ var File_vigil_analyzer_v1_analyzer_proto protoreflect.FileDescriptor
 
 const file_vigil_analyzer_v1_analyzer_proto_rawDesc = "" +
 	"\n" +
-	" vigil/analyzer/v1/analyzer.proto\x12\x11vigil.analyzer.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a vigil/topology/v1/snapshot.proto\"\xb8\x03\n" +
+	" vigil/analyzer/v1/analyzer.proto\x12\x11vigil.analyzer.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a vigil/topology/v1/snapshot.proto\"\xd5\x04\n" +
 	"\tDetection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x18\n" +
-	"\acluster\x18\x03 \x01(\tR\acluster\x12:\n" +
-	"\binstance\x18\x04 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x127\n" +
-	"\x05state\x18\x05 \x01(\x0e2!.vigil.analyzer.v1.DetectionStateR\x05state\x12;\n" +
-	"\vdetected_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\acluster\x18\x03 \x01(\tR\acluster\x12#\n" +
+	"\rcluster_alias\x18\x04 \x01(\tR\fclusterAlias\x12:\n" +
+	"\binstance\x18\x05 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x127\n" +
+	"\x05state\x18\x06 \x01(\x0e2!.vigil.analyzer.v1.DetectionStateR\x05state\x12;\n" +
+	"\vdetected_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"detectedAt\x129\n" +
 	"\n" +
-	"cleared_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tclearedAt\x12)\n" +
-	"\x10suggested_action\x18\b \x01(\tR\x0fsuggestedAction\x127\n" +
-	"\bevidence\x18\t \x03(\v2\x1b.vigil.analyzer.v1.EvidenceR\bevidence\x12\x1c\n" +
-	"\tdowntimed\x18\n" +
-	" \x01(\bR\tdowntimed\"\xc2\x01\n" +
+	"changed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\x129\n" +
+	"\n" +
+	"cleared_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tclearedAt\x12D\n" +
+	"\x10suggested_action\x18\n" +
+	" \x01(\x0e2\x19.vigil.analyzer.v1.ActionR\x0fsuggestedAction\x12 \n" +
+	"\vdescription\x18\v \x01(\tR\vdescription\x127\n" +
+	"\bevidence\x18\f \x03(\v2\x1b.vigil.analyzer.v1.EvidenceR\bevidence\x12\x1c\n" +
+	"\tdowntimed\x18\r \x01(\bR\tdowntimed\"\xc2\x01\n" +
 	"\bEvidence\x12:\n" +
 	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x1f\n" +
 	"\vobserver_id\x18\x02 \x01(\tR\n" +
 	"observerId\x12;\n" +
 	"\vobserved_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"observedAt\x12\x1c\n" +
-	"\tstatement\x18\x04 \x01(\tR\tstatement\"<\n" +
+	"\tstatement\x18\x04 \x01(\tR\tstatement\"\xa0\x01\n" +
+	"\x10StructureWarning\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
+	"\acluster\x18\x02 \x01(\tR\acluster\x12<\n" +
+	"\tinstances\x18\x03 \x03(\v2\x1e.vigil.topology.v1.InstanceKeyR\tinstances\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"<\n" +
 	"\x1aStreamFailureEventsRequest\x12\x1e\n" +
 	"\n" +
 	"subscriber\x18\x01 \x01(\tR\n" +
-	"subscriber\"Y\n" +
-	"\x1bStreamFailureEventsResponse\x12:\n" +
-	"\tdetection\x18\x01 \x01(\v2\x1c.vigil.analyzer.v1.DetectionR\tdetection\"u\n" +
+	"subscriber\"\x99\x01\n" +
+	"\x1bStreamFailureEventsResponse\x12<\n" +
+	"\tdetection\x18\x01 \x01(\v2\x1c.vigil.analyzer.v1.DetectionH\x00R\tdetection\x123\n" +
+	"\x06synced\x18\x02 \x01(\v2\x19.vigil.analyzer.v1.SyncedH\x00R\x06syncedB\a\n" +
+	"\x05event\"+\n" +
+	"\x06Synced\x12!\n" +
+	"\factive_count\x18\x01 \x01(\x05R\vactiveCount\"u\n" +
 	"\x1dGetReplicationAnalysisRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12:\n" +
-	"\binstance\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\"^\n" +
+	"\binstance\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\"\x9f\x01\n" +
 	"\x1eGetReplicationAnalysisResponse\x12<\n" +
 	"\n" +
 	"detections\x18\x01 \x03(\v2\x1c.vigil.analyzer.v1.DetectionR\n" +
-	"detections\"m\n" +
+	"detections\x12?\n" +
+	"\bwarnings\x18\x02 \x03(\v2#.vigil.analyzer.v1.StructureWarningR\bwarnings\"\xa9\x01\n" +
 	"\x15ListDetectionsRequest\x12\x18\n" +
-	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12:\n" +
+	"\binstance\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"~\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"~\n" +
 	"\x16ListDetectionsResponse\x12<\n" +
 	"\n" +
 	"detections\x18\x01 \x03(\v2\x1c.vigil.analyzer.v1.DetectionR\n" +
@@ -624,7 +928,20 @@ const file_vigil_analyzer_v1_analyzer_proto_rawDesc = "" +
 	"\x1bDETECTION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17DETECTION_STATE_STARTED\x10\x01\x12\x1b\n" +
 	"\x17DETECTION_STATE_CHANGED\x10\x02\x12\x1b\n" +
-	"\x17DETECTION_STATE_CLEARED\x10\x032\xa7\x03\n" +
+	"\x17DETECTION_STATE_CLEARED\x10\x03*\xbb\x02\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12ACTION_DETECT_ONLY\x10\x01\x12\x19\n" +
+	"\x15ACTION_RECOVER_MASTER\x10\x02\x12&\n" +
+	"\"ACTION_RECOVER_INTERMEDIATE_MASTER\x10\x03\x12\x1c\n" +
+	"\x18ACTION_RECOVER_CO_MASTER\x10\x04\x12\x12\n" +
+	"\x0eACTION_REPROBE\x10\x05\x12\x1e\n" +
+	"\x1aACTION_RESTART_REPLICATION\x10\x06\x12\x1b\n" +
+	"\x17ACTION_ENABLE_SEMI_SYNC\x10\a\x12\x1c\n" +
+	"\x18ACTION_DISABLE_SEMI_SYNC\x10\b\x12\x17\n" +
+	"\x13ACTION_SET_WRITABLE\x10\t\x12\x18\n" +
+	"\x14ACTION_SET_READ_ONLY\x10\n" +
+	"2\xa7\x03\n" +
 	"\x0fAnalyzerService\x12v\n" +
 	"\x13StreamFailureEvents\x12-.vigil.analyzer.v1.StreamFailureEventsRequest\x1a..vigil.analyzer.v1.StreamFailureEventsResponse0\x01\x12\x97\x01\n" +
 	"\x16GetReplicationAnalysis\x120.vigil.analyzer.v1.GetReplicationAnalysisRequest\x1a1.vigil.analyzer.v1.GetReplicationAnalysisResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/v1/analysis\x12\x81\x01\n" +
@@ -642,44 +959,53 @@ func file_vigil_analyzer_v1_analyzer_proto_rawDescGZIP() []byte {
 	return file_vigil_analyzer_v1_analyzer_proto_rawDescData
 }
 
-var file_vigil_analyzer_v1_analyzer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigil_analyzer_v1_analyzer_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_vigil_analyzer_v1_analyzer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_vigil_analyzer_v1_analyzer_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_vigil_analyzer_v1_analyzer_proto_goTypes = []any{
 	(DetectionState)(0),                    // 0: vigil.analyzer.v1.DetectionState
-	(*Detection)(nil),                      // 1: vigil.analyzer.v1.Detection
-	(*Evidence)(nil),                       // 2: vigil.analyzer.v1.Evidence
-	(*StreamFailureEventsRequest)(nil),     // 3: vigil.analyzer.v1.StreamFailureEventsRequest
-	(*StreamFailureEventsResponse)(nil),    // 4: vigil.analyzer.v1.StreamFailureEventsResponse
-	(*GetReplicationAnalysisRequest)(nil),  // 5: vigil.analyzer.v1.GetReplicationAnalysisRequest
-	(*GetReplicationAnalysisResponse)(nil), // 6: vigil.analyzer.v1.GetReplicationAnalysisResponse
-	(*ListDetectionsRequest)(nil),          // 7: vigil.analyzer.v1.ListDetectionsRequest
-	(*ListDetectionsResponse)(nil),         // 8: vigil.analyzer.v1.ListDetectionsResponse
-	(*v1.InstanceKey)(nil),                 // 9: vigil.topology.v1.InstanceKey
-	(*timestamppb.Timestamp)(nil),          // 10: google.protobuf.Timestamp
+	(Action)(0),                            // 1: vigil.analyzer.v1.Action
+	(*Detection)(nil),                      // 2: vigil.analyzer.v1.Detection
+	(*Evidence)(nil),                       // 3: vigil.analyzer.v1.Evidence
+	(*StructureWarning)(nil),               // 4: vigil.analyzer.v1.StructureWarning
+	(*StreamFailureEventsRequest)(nil),     // 5: vigil.analyzer.v1.StreamFailureEventsRequest
+	(*StreamFailureEventsResponse)(nil),    // 6: vigil.analyzer.v1.StreamFailureEventsResponse
+	(*Synced)(nil),                         // 7: vigil.analyzer.v1.Synced
+	(*GetReplicationAnalysisRequest)(nil),  // 8: vigil.analyzer.v1.GetReplicationAnalysisRequest
+	(*GetReplicationAnalysisResponse)(nil), // 9: vigil.analyzer.v1.GetReplicationAnalysisResponse
+	(*ListDetectionsRequest)(nil),          // 10: vigil.analyzer.v1.ListDetectionsRequest
+	(*ListDetectionsResponse)(nil),         // 11: vigil.analyzer.v1.ListDetectionsResponse
+	(*v1.InstanceKey)(nil),                 // 12: vigil.topology.v1.InstanceKey
+	(*timestamppb.Timestamp)(nil),          // 13: google.protobuf.Timestamp
 }
 var file_vigil_analyzer_v1_analyzer_proto_depIdxs = []int32{
-	9,  // 0: vigil.analyzer.v1.Detection.instance:type_name -> vigil.topology.v1.InstanceKey
+	12, // 0: vigil.analyzer.v1.Detection.instance:type_name -> vigil.topology.v1.InstanceKey
 	0,  // 1: vigil.analyzer.v1.Detection.state:type_name -> vigil.analyzer.v1.DetectionState
-	10, // 2: vigil.analyzer.v1.Detection.detected_at:type_name -> google.protobuf.Timestamp
-	10, // 3: vigil.analyzer.v1.Detection.cleared_at:type_name -> google.protobuf.Timestamp
-	2,  // 4: vigil.analyzer.v1.Detection.evidence:type_name -> vigil.analyzer.v1.Evidence
-	9,  // 5: vigil.analyzer.v1.Evidence.instance:type_name -> vigil.topology.v1.InstanceKey
-	10, // 6: vigil.analyzer.v1.Evidence.observed_at:type_name -> google.protobuf.Timestamp
-	1,  // 7: vigil.analyzer.v1.StreamFailureEventsResponse.detection:type_name -> vigil.analyzer.v1.Detection
-	9,  // 8: vigil.analyzer.v1.GetReplicationAnalysisRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 9: vigil.analyzer.v1.GetReplicationAnalysisResponse.detections:type_name -> vigil.analyzer.v1.Detection
-	1,  // 10: vigil.analyzer.v1.ListDetectionsResponse.detections:type_name -> vigil.analyzer.v1.Detection
-	3,  // 11: vigil.analyzer.v1.AnalyzerService.StreamFailureEvents:input_type -> vigil.analyzer.v1.StreamFailureEventsRequest
-	5,  // 12: vigil.analyzer.v1.AnalyzerService.GetReplicationAnalysis:input_type -> vigil.analyzer.v1.GetReplicationAnalysisRequest
-	7,  // 13: vigil.analyzer.v1.AnalyzerService.ListDetections:input_type -> vigil.analyzer.v1.ListDetectionsRequest
-	4,  // 14: vigil.analyzer.v1.AnalyzerService.StreamFailureEvents:output_type -> vigil.analyzer.v1.StreamFailureEventsResponse
-	6,  // 15: vigil.analyzer.v1.AnalyzerService.GetReplicationAnalysis:output_type -> vigil.analyzer.v1.GetReplicationAnalysisResponse
-	8,  // 16: vigil.analyzer.v1.AnalyzerService.ListDetections:output_type -> vigil.analyzer.v1.ListDetectionsResponse
-	14, // [14:17] is the sub-list for method output_type
-	11, // [11:14] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	13, // 2: vigil.analyzer.v1.Detection.detected_at:type_name -> google.protobuf.Timestamp
+	13, // 3: vigil.analyzer.v1.Detection.changed_at:type_name -> google.protobuf.Timestamp
+	13, // 4: vigil.analyzer.v1.Detection.cleared_at:type_name -> google.protobuf.Timestamp
+	1,  // 5: vigil.analyzer.v1.Detection.suggested_action:type_name -> vigil.analyzer.v1.Action
+	3,  // 6: vigil.analyzer.v1.Detection.evidence:type_name -> vigil.analyzer.v1.Evidence
+	12, // 7: vigil.analyzer.v1.Evidence.instance:type_name -> vigil.topology.v1.InstanceKey
+	13, // 8: vigil.analyzer.v1.Evidence.observed_at:type_name -> google.protobuf.Timestamp
+	12, // 9: vigil.analyzer.v1.StructureWarning.instances:type_name -> vigil.topology.v1.InstanceKey
+	2,  // 10: vigil.analyzer.v1.StreamFailureEventsResponse.detection:type_name -> vigil.analyzer.v1.Detection
+	7,  // 11: vigil.analyzer.v1.StreamFailureEventsResponse.synced:type_name -> vigil.analyzer.v1.Synced
+	12, // 12: vigil.analyzer.v1.GetReplicationAnalysisRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	2,  // 13: vigil.analyzer.v1.GetReplicationAnalysisResponse.detections:type_name -> vigil.analyzer.v1.Detection
+	4,  // 14: vigil.analyzer.v1.GetReplicationAnalysisResponse.warnings:type_name -> vigil.analyzer.v1.StructureWarning
+	12, // 15: vigil.analyzer.v1.ListDetectionsRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	2,  // 16: vigil.analyzer.v1.ListDetectionsResponse.detections:type_name -> vigil.analyzer.v1.Detection
+	5,  // 17: vigil.analyzer.v1.AnalyzerService.StreamFailureEvents:input_type -> vigil.analyzer.v1.StreamFailureEventsRequest
+	8,  // 18: vigil.analyzer.v1.AnalyzerService.GetReplicationAnalysis:input_type -> vigil.analyzer.v1.GetReplicationAnalysisRequest
+	10, // 19: vigil.analyzer.v1.AnalyzerService.ListDetections:input_type -> vigil.analyzer.v1.ListDetectionsRequest
+	6,  // 20: vigil.analyzer.v1.AnalyzerService.StreamFailureEvents:output_type -> vigil.analyzer.v1.StreamFailureEventsResponse
+	9,  // 21: vigil.analyzer.v1.AnalyzerService.GetReplicationAnalysis:output_type -> vigil.analyzer.v1.GetReplicationAnalysisResponse
+	11, // 22: vigil.analyzer.v1.AnalyzerService.ListDetections:output_type -> vigil.analyzer.v1.ListDetectionsResponse
+	20, // [20:23] is the sub-list for method output_type
+	17, // [17:20] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_vigil_analyzer_v1_analyzer_proto_init() }
@@ -687,13 +1013,17 @@ func file_vigil_analyzer_v1_analyzer_proto_init() {
 	if File_vigil_analyzer_v1_analyzer_proto != nil {
 		return
 	}
+	file_vigil_analyzer_v1_analyzer_proto_msgTypes[4].OneofWrappers = []any{
+		(*StreamFailureEventsResponse_Detection)(nil),
+		(*StreamFailureEventsResponse_Synced)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_analyzer_v1_analyzer_proto_rawDesc), len(file_vigil_analyzer_v1_analyzer_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   8,
+			NumEnums:      2,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

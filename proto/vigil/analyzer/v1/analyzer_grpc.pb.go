@@ -30,9 +30,11 @@ const (
 //
 // AnalyzerService reports the problems the analyzer sees in replication trees.
 type AnalyzerServiceClient interface {
-	// StreamFailureEvents sends every detection when it starts, changes or clears.
+	// StreamFailureEvents sends every active detection, then a synced marker,
+	// then every detection when it starts, changes or clears.
 	StreamFailureEvents(ctx context.Context, in *StreamFailureEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamFailureEventsResponse], error)
-	// GetReplicationAnalysis returns the current detections: all, of a cluster, or of an instance.
+	// GetReplicationAnalysis returns the current detections and structure
+	// warnings: all, of a cluster, or of an instance.
 	GetReplicationAnalysis(ctx context.Context, in *GetReplicationAnalysisRequest, opts ...grpc.CallOption) (*GetReplicationAnalysisResponse, error)
 	// ListDetections pages through past and current detections, newest first.
 	ListDetections(ctx context.Context, in *ListDetectionsRequest, opts ...grpc.CallOption) (*ListDetectionsResponse, error)
@@ -91,9 +93,11 @@ func (c *analyzerServiceClient) ListDetections(ctx context.Context, in *ListDete
 //
 // AnalyzerService reports the problems the analyzer sees in replication trees.
 type AnalyzerServiceServer interface {
-	// StreamFailureEvents sends every detection when it starts, changes or clears.
+	// StreamFailureEvents sends every active detection, then a synced marker,
+	// then every detection when it starts, changes or clears.
 	StreamFailureEvents(*StreamFailureEventsRequest, grpc.ServerStreamingServer[StreamFailureEventsResponse]) error
-	// GetReplicationAnalysis returns the current detections: all, of a cluster, or of an instance.
+	// GetReplicationAnalysis returns the current detections and structure
+	// warnings: all, of a cluster, or of an instance.
 	GetReplicationAnalysis(context.Context, *GetReplicationAnalysisRequest) (*GetReplicationAnalysisResponse, error)
 	// ListDetections pages through past and current detections, newest first.
 	ListDetections(context.Context, *ListDetectionsRequest) (*ListDetectionsResponse, error)

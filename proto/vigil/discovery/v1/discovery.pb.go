@@ -479,6 +479,151 @@ func (*ForgetInstanceResponse) Descriptor() ([]byte, []int) {
 	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{8}
 }
 
+// RestartReplicationIORequest names the replicas.
+type RestartReplicationIORequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instances     []*v1.InstanceKey      `protobuf:"bytes,1,rep,name=instances,proto3" json:"instances,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartReplicationIORequest) Reset() {
+	*x = RestartReplicationIORequest{}
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartReplicationIORequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartReplicationIORequest) ProtoMessage() {}
+
+func (x *RestartReplicationIORequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartReplicationIORequest.ProtoReflect.Descriptor instead.
+func (*RestartReplicationIORequest) Descriptor() ([]byte, []int) {
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RestartReplicationIORequest) GetInstances() []*v1.InstanceKey {
+	if x != nil {
+		return x.Instances
+	}
+	return nil
+}
+
+// RestartReplicationIOResponse says, per replica in request order, whether
+// the restart worked.
+type RestartReplicationIOResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*RestartResult       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartReplicationIOResponse) Reset() {
+	*x = RestartReplicationIOResponse{}
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartReplicationIOResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartReplicationIOResponse) ProtoMessage() {}
+
+func (x *RestartReplicationIOResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartReplicationIOResponse.ProtoReflect.Descriptor instead.
+func (*RestartReplicationIOResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RestartReplicationIOResponse) GetResults() []*RestartResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// RestartResult is the outcome for one replica.
+type RestartResult struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	// Empty when the restart worked.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartResult) Reset() {
+	*x = RestartResult{}
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartResult) ProtoMessage() {}
+
+func (x *RestartResult) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartResult.ProtoReflect.Descriptor instead.
+func (*RestartResult) Descriptor() ([]byte, []int) {
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RestartResult) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *RestartResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_vigil_discovery_v1_discovery_proto protoreflect.FileDescriptor
 
 const file_vigil_discovery_v1_discovery_proto_rawDesc = "" +
@@ -505,10 +650,18 @@ const file_vigil_discovery_v1_discovery_proto_rawDesc = "" +
 	"\bsnapshot\x18\x01 \x01(\v2\x1b.vigil.topology.v1.SnapshotR\bsnapshot\"S\n" +
 	"\x15ForgetInstanceRequest\x12:\n" +
 	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\"\x18\n" +
-	"\x16ForgetInstanceResponse2\xb0\x04\n" +
+	"\x16ForgetInstanceResponse\"[\n" +
+	"\x1bRestartReplicationIORequest\x12<\n" +
+	"\tinstances\x18\x01 \x03(\v2\x1e.vigil.topology.v1.InstanceKeyR\tinstances\"[\n" +
+	"\x1cRestartReplicationIOResponse\x12;\n" +
+	"\aresults\x18\x01 \x03(\v2!.vigil.discovery.v1.RestartResultR\aresults\"a\n" +
+	"\rRestartResult\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error2\xab\x05\n" +
 	"\x10DiscoveryService\x12l\n" +
 	"\x0fStreamSnapshots\x12*.vigil.discovery.v1.StreamSnapshotsRequest\x1a+.vigil.discovery.v1.StreamSnapshotsResponse0\x01\x12U\n" +
-	"\bProbeNow\x12#.vigil.discovery.v1.ProbeNowRequest\x1a$.vigil.discovery.v1.ProbeNowResponse\x12\xb1\x01\n" +
+	"\bProbeNow\x12#.vigil.discovery.v1.ProbeNowRequest\x1a$.vigil.discovery.v1.ProbeNowResponse\x12y\n" +
+	"\x14RestartReplicationIO\x12/.vigil.discovery.v1.RestartReplicationIORequest\x1a0.vigil.discovery.v1.RestartReplicationIOResponse\x12\xb1\x01\n" +
 	"\x10DiscoverInstance\x12+.vigil.discovery.v1.DiscoverInstanceRequest\x1a,.vigil.discovery.v1.DiscoverInstanceResponse\"B\x82\xd3\xe4\x93\x02<\":/api/v1/instances/{instance.host}/{instance.port}:discover\x12\xa2\x01\n" +
 	"\x0eForgetInstance\x12).vigil.discovery.v1.ForgetInstanceRequest\x1a*.vigil.discovery.v1.ForgetInstanceResponse\"9\x82\xd3\xe4\x93\x023*1/api/v1/instances/{instance.host}/{instance.port}B@Z>github.com/vigil-db/vigil/proto/vigil/discovery/v1;discoveryv1b\x06proto3"
 
@@ -524,42 +677,50 @@ func file_vigil_discovery_v1_discovery_proto_rawDescGZIP() []byte {
 	return file_vigil_discovery_v1_discovery_proto_rawDescData
 }
 
-var file_vigil_discovery_v1_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_vigil_discovery_v1_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_vigil_discovery_v1_discovery_proto_goTypes = []any{
-	(*StreamSnapshotsRequest)(nil),   // 0: vigil.discovery.v1.StreamSnapshotsRequest
-	(*StreamSnapshotsResponse)(nil),  // 1: vigil.discovery.v1.StreamSnapshotsResponse
-	(*Synced)(nil),                   // 2: vigil.discovery.v1.Synced
-	(*ProbeNowRequest)(nil),          // 3: vigil.discovery.v1.ProbeNowRequest
-	(*ProbeNowResponse)(nil),         // 4: vigil.discovery.v1.ProbeNowResponse
-	(*DiscoverInstanceRequest)(nil),  // 5: vigil.discovery.v1.DiscoverInstanceRequest
-	(*DiscoverInstanceResponse)(nil), // 6: vigil.discovery.v1.DiscoverInstanceResponse
-	(*ForgetInstanceRequest)(nil),    // 7: vigil.discovery.v1.ForgetInstanceRequest
-	(*ForgetInstanceResponse)(nil),   // 8: vigil.discovery.v1.ForgetInstanceResponse
-	(*v1.Snapshot)(nil),              // 9: vigil.topology.v1.Snapshot
-	(*v1.InstanceKey)(nil),           // 10: vigil.topology.v1.InstanceKey
+	(*StreamSnapshotsRequest)(nil),       // 0: vigil.discovery.v1.StreamSnapshotsRequest
+	(*StreamSnapshotsResponse)(nil),      // 1: vigil.discovery.v1.StreamSnapshotsResponse
+	(*Synced)(nil),                       // 2: vigil.discovery.v1.Synced
+	(*ProbeNowRequest)(nil),              // 3: vigil.discovery.v1.ProbeNowRequest
+	(*ProbeNowResponse)(nil),             // 4: vigil.discovery.v1.ProbeNowResponse
+	(*DiscoverInstanceRequest)(nil),      // 5: vigil.discovery.v1.DiscoverInstanceRequest
+	(*DiscoverInstanceResponse)(nil),     // 6: vigil.discovery.v1.DiscoverInstanceResponse
+	(*ForgetInstanceRequest)(nil),        // 7: vigil.discovery.v1.ForgetInstanceRequest
+	(*ForgetInstanceResponse)(nil),       // 8: vigil.discovery.v1.ForgetInstanceResponse
+	(*RestartReplicationIORequest)(nil),  // 9: vigil.discovery.v1.RestartReplicationIORequest
+	(*RestartReplicationIOResponse)(nil), // 10: vigil.discovery.v1.RestartReplicationIOResponse
+	(*RestartResult)(nil),                // 11: vigil.discovery.v1.RestartResult
+	(*v1.Snapshot)(nil),                  // 12: vigil.topology.v1.Snapshot
+	(*v1.InstanceKey)(nil),               // 13: vigil.topology.v1.InstanceKey
 }
 var file_vigil_discovery_v1_discovery_proto_depIdxs = []int32{
-	9,  // 0: vigil.discovery.v1.StreamSnapshotsResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
-	10, // 1: vigil.discovery.v1.StreamSnapshotsResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
+	12, // 0: vigil.discovery.v1.StreamSnapshotsResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
+	13, // 1: vigil.discovery.v1.StreamSnapshotsResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
 	2,  // 2: vigil.discovery.v1.StreamSnapshotsResponse.synced:type_name -> vigil.discovery.v1.Synced
-	10, // 3: vigil.discovery.v1.ProbeNowRequest.instances:type_name -> vigil.topology.v1.InstanceKey
-	9,  // 4: vigil.discovery.v1.ProbeNowResponse.snapshots:type_name -> vigil.topology.v1.Snapshot
-	10, // 5: vigil.discovery.v1.DiscoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	9,  // 6: vigil.discovery.v1.DiscoverInstanceResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
-	10, // 7: vigil.discovery.v1.ForgetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	0,  // 8: vigil.discovery.v1.DiscoveryService.StreamSnapshots:input_type -> vigil.discovery.v1.StreamSnapshotsRequest
-	3,  // 9: vigil.discovery.v1.DiscoveryService.ProbeNow:input_type -> vigil.discovery.v1.ProbeNowRequest
-	5,  // 10: vigil.discovery.v1.DiscoveryService.DiscoverInstance:input_type -> vigil.discovery.v1.DiscoverInstanceRequest
-	7,  // 11: vigil.discovery.v1.DiscoveryService.ForgetInstance:input_type -> vigil.discovery.v1.ForgetInstanceRequest
-	1,  // 12: vigil.discovery.v1.DiscoveryService.StreamSnapshots:output_type -> vigil.discovery.v1.StreamSnapshotsResponse
-	4,  // 13: vigil.discovery.v1.DiscoveryService.ProbeNow:output_type -> vigil.discovery.v1.ProbeNowResponse
-	6,  // 14: vigil.discovery.v1.DiscoveryService.DiscoverInstance:output_type -> vigil.discovery.v1.DiscoverInstanceResponse
-	8,  // 15: vigil.discovery.v1.DiscoveryService.ForgetInstance:output_type -> vigil.discovery.v1.ForgetInstanceResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 3: vigil.discovery.v1.ProbeNowRequest.instances:type_name -> vigil.topology.v1.InstanceKey
+	12, // 4: vigil.discovery.v1.ProbeNowResponse.snapshots:type_name -> vigil.topology.v1.Snapshot
+	13, // 5: vigil.discovery.v1.DiscoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	12, // 6: vigil.discovery.v1.DiscoverInstanceResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
+	13, // 7: vigil.discovery.v1.ForgetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	13, // 8: vigil.discovery.v1.RestartReplicationIORequest.instances:type_name -> vigil.topology.v1.InstanceKey
+	11, // 9: vigil.discovery.v1.RestartReplicationIOResponse.results:type_name -> vigil.discovery.v1.RestartResult
+	13, // 10: vigil.discovery.v1.RestartResult.instance:type_name -> vigil.topology.v1.InstanceKey
+	0,  // 11: vigil.discovery.v1.DiscoveryService.StreamSnapshots:input_type -> vigil.discovery.v1.StreamSnapshotsRequest
+	3,  // 12: vigil.discovery.v1.DiscoveryService.ProbeNow:input_type -> vigil.discovery.v1.ProbeNowRequest
+	9,  // 13: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:input_type -> vigil.discovery.v1.RestartReplicationIORequest
+	5,  // 14: vigil.discovery.v1.DiscoveryService.DiscoverInstance:input_type -> vigil.discovery.v1.DiscoverInstanceRequest
+	7,  // 15: vigil.discovery.v1.DiscoveryService.ForgetInstance:input_type -> vigil.discovery.v1.ForgetInstanceRequest
+	1,  // 16: vigil.discovery.v1.DiscoveryService.StreamSnapshots:output_type -> vigil.discovery.v1.StreamSnapshotsResponse
+	4,  // 17: vigil.discovery.v1.DiscoveryService.ProbeNow:output_type -> vigil.discovery.v1.ProbeNowResponse
+	10, // 18: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:output_type -> vigil.discovery.v1.RestartReplicationIOResponse
+	6,  // 19: vigil.discovery.v1.DiscoveryService.DiscoverInstance:output_type -> vigil.discovery.v1.DiscoverInstanceResponse
+	8,  // 20: vigil.discovery.v1.DiscoveryService.ForgetInstance:output_type -> vigil.discovery.v1.ForgetInstanceResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_vigil_discovery_v1_discovery_proto_init() }
@@ -578,7 +739,7 @@ func file_vigil_discovery_v1_discovery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_discovery_v1_discovery_proto_rawDesc), len(file_vigil_discovery_v1_discovery_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DiscoveryService_StreamSnapshots_FullMethodName  = "/vigil.discovery.v1.DiscoveryService/StreamSnapshots"
-	DiscoveryService_ProbeNow_FullMethodName         = "/vigil.discovery.v1.DiscoveryService/ProbeNow"
-	DiscoveryService_DiscoverInstance_FullMethodName = "/vigil.discovery.v1.DiscoveryService/DiscoverInstance"
-	DiscoveryService_ForgetInstance_FullMethodName   = "/vigil.discovery.v1.DiscoveryService/ForgetInstance"
+	DiscoveryService_StreamSnapshots_FullMethodName      = "/vigil.discovery.v1.DiscoveryService/StreamSnapshots"
+	DiscoveryService_ProbeNow_FullMethodName             = "/vigil.discovery.v1.DiscoveryService/ProbeNow"
+	DiscoveryService_RestartReplicationIO_FullMethodName = "/vigil.discovery.v1.DiscoveryService/RestartReplicationIO"
+	DiscoveryService_DiscoverInstance_FullMethodName     = "/vigil.discovery.v1.DiscoveryService/DiscoverInstance"
+	DiscoveryService_ForgetInstance_FullMethodName       = "/vigil.discovery.v1.DiscoveryService/ForgetInstance"
 )
 
 // DiscoveryServiceClient is the client API for DiscoveryService service.
@@ -36,6 +37,10 @@ type DiscoveryServiceClient interface {
 	StreamSnapshots(ctx context.Context, in *StreamSnapshotsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamSnapshotsResponse], error)
 	// ProbeNow probes the given instances at once and returns their snapshots.
 	ProbeNow(ctx context.Context, in *ProbeNowRequest, opts ...grpc.CallOption) (*ProbeNowResponse, error)
+	// RestartReplicationIO stops and starts the IO thread of the default
+	// channel on each given replica, so it reconnects to its source and says
+	// whether it can (used by the analyzer to force a verdict on a master).
+	RestartReplicationIO(ctx context.Context, in *RestartReplicationIORequest, opts ...grpc.CallOption) (*RestartReplicationIOResponse, error)
 	// DiscoverInstance probes a server and, when it answers, starts watching it
 	// and everything replicating to or from it.
 	DiscoverInstance(ctx context.Context, in *DiscoverInstanceRequest, opts ...grpc.CallOption) (*DiscoverInstanceResponse, error)
@@ -80,6 +85,16 @@ func (c *discoveryServiceClient) ProbeNow(ctx context.Context, in *ProbeNowReque
 	return out, nil
 }
 
+func (c *discoveryServiceClient) RestartReplicationIO(ctx context.Context, in *RestartReplicationIORequest, opts ...grpc.CallOption) (*RestartReplicationIOResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RestartReplicationIOResponse)
+	err := c.cc.Invoke(ctx, DiscoveryService_RestartReplicationIO_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *discoveryServiceClient) DiscoverInstance(ctx context.Context, in *DiscoverInstanceRequest, opts ...grpc.CallOption) (*DiscoverInstanceResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DiscoverInstanceResponse)
@@ -111,6 +126,10 @@ type DiscoveryServiceServer interface {
 	StreamSnapshots(*StreamSnapshotsRequest, grpc.ServerStreamingServer[StreamSnapshotsResponse]) error
 	// ProbeNow probes the given instances at once and returns their snapshots.
 	ProbeNow(context.Context, *ProbeNowRequest) (*ProbeNowResponse, error)
+	// RestartReplicationIO stops and starts the IO thread of the default
+	// channel on each given replica, so it reconnects to its source and says
+	// whether it can (used by the analyzer to force a verdict on a master).
+	RestartReplicationIO(context.Context, *RestartReplicationIORequest) (*RestartReplicationIOResponse, error)
 	// DiscoverInstance probes a server and, when it answers, starts watching it
 	// and everything replicating to or from it.
 	DiscoverInstance(context.Context, *DiscoverInstanceRequest) (*DiscoverInstanceResponse, error)
@@ -131,6 +150,9 @@ func (UnimplementedDiscoveryServiceServer) StreamSnapshots(*StreamSnapshotsReque
 }
 func (UnimplementedDiscoveryServiceServer) ProbeNow(context.Context, *ProbeNowRequest) (*ProbeNowResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ProbeNow not implemented")
+}
+func (UnimplementedDiscoveryServiceServer) RestartReplicationIO(context.Context, *RestartReplicationIORequest) (*RestartReplicationIOResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RestartReplicationIO not implemented")
 }
 func (UnimplementedDiscoveryServiceServer) DiscoverInstance(context.Context, *DiscoverInstanceRequest) (*DiscoverInstanceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DiscoverInstance not implemented")
@@ -188,6 +210,24 @@ func _DiscoveryService_ProbeNow_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DiscoveryService_RestartReplicationIO_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RestartReplicationIORequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscoveryServiceServer).RestartReplicationIO(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscoveryService_RestartReplicationIO_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscoveryServiceServer).RestartReplicationIO(ctx, req.(*RestartReplicationIORequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DiscoveryService_DiscoverInstance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DiscoverInstanceRequest)
 	if err := dec(in); err != nil {
@@ -234,6 +274,10 @@ var DiscoveryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ProbeNow",
 			Handler:    _DiscoveryService_ProbeNow_Handler,
+		},
+		{
+			MethodName: "RestartReplicationIO",
+			Handler:    _DiscoveryService_RestartReplicationIO_Handler,
 		},
 		{
 			MethodName: "DiscoverInstance",

@@ -7,9 +7,11 @@
 package recoveryv1
 
 import (
+	v1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -266,11 +268,368 @@ func (x *SetGlobalRecoveriesResponse) GetGlobalRecoveries() *GlobalRecoveries {
 	return nil
 }
 
+// Downtime is a period during which recoveries skip an instance.
+type Downtime struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Owner         string                 `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Downtime) Reset() {
+	*x = Downtime{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Downtime) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Downtime) ProtoMessage() {}
+
+func (x *Downtime) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Downtime.ProtoReflect.Descriptor instead.
+func (*Downtime) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Downtime) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *Downtime) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *Downtime) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Downtime) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *Downtime) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+// BeginDowntimeRequest downtimes an instance for a duration.
+type BeginDowntimeRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	// How long, from now; at most 30 days.
+	Duration *durationpb.Duration `protobuf:"bytes,2,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Who asks, and why.
+	Owner         string `protobuf:"bytes,3,opt,name=owner,proto3" json:"owner,omitempty"`
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BeginDowntimeRequest) Reset() {
+	*x = BeginDowntimeRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BeginDowntimeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BeginDowntimeRequest) ProtoMessage() {}
+
+func (x *BeginDowntimeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BeginDowntimeRequest.ProtoReflect.Descriptor instead.
+func (*BeginDowntimeRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BeginDowntimeRequest) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *BeginDowntimeRequest) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *BeginDowntimeRequest) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *BeginDowntimeRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// BeginDowntimeResponse holds the downtime as recorded.
+type BeginDowntimeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Downtime      *Downtime              `protobuf:"bytes,1,opt,name=downtime,proto3" json:"downtime,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BeginDowntimeResponse) Reset() {
+	*x = BeginDowntimeResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BeginDowntimeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BeginDowntimeResponse) ProtoMessage() {}
+
+func (x *BeginDowntimeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BeginDowntimeResponse.ProtoReflect.Descriptor instead.
+func (*BeginDowntimeResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BeginDowntimeResponse) GetDowntime() *Downtime {
+	if x != nil {
+		return x.Downtime
+	}
+	return nil
+}
+
+// EndDowntimeRequest names the instance.
+type EndDowntimeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndDowntimeRequest) Reset() {
+	*x = EndDowntimeRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndDowntimeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndDowntimeRequest) ProtoMessage() {}
+
+func (x *EndDowntimeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndDowntimeRequest.ProtoReflect.Descriptor instead.
+func (*EndDowntimeRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EndDowntimeRequest) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+// EndDowntimeResponse is empty.
+type EndDowntimeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndDowntimeResponse) Reset() {
+	*x = EndDowntimeResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndDowntimeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndDowntimeResponse) ProtoMessage() {}
+
+func (x *EndDowntimeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndDowntimeResponse.ProtoReflect.Descriptor instead.
+func (*EndDowntimeResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{9}
+}
+
+// ListDowntimesRequest is empty.
+type ListDowntimesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDowntimesRequest) Reset() {
+	*x = ListDowntimesRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDowntimesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDowntimesRequest) ProtoMessage() {}
+
+func (x *ListDowntimesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDowntimesRequest.ProtoReflect.Descriptor instead.
+func (*ListDowntimesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{10}
+}
+
+// ListDowntimesResponse holds the downtimes in force, ordered by instance.
+type ListDowntimesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Downtimes     []*Downtime            `protobuf:"bytes,1,rep,name=downtimes,proto3" json:"downtimes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDowntimesResponse) Reset() {
+	*x = ListDowntimesResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDowntimesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDowntimesResponse) ProtoMessage() {}
+
+func (x *ListDowntimesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDowntimesResponse.ProtoReflect.Descriptor instead.
+func (*ListDowntimesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListDowntimesResponse) GetDowntimes() []*Downtime {
+	if x != nil {
+		return x.Downtimes
+	}
+	return nil
+}
+
 var File_vigil_recovery_v1_recovery_proto protoreflect.FileDescriptor
 
 const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
 	"\n" +
-	" vigil/recovery/v1/recovery.proto\x12\x11vigil.recovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n" +
+	" vigil/recovery/v1/recovery.proto\x12\x11vigil.recovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a vigil/topology/v1/snapshot.proto\"\x86\x01\n" +
 	"\x10GlobalRecoveries\x12\x18\n" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x1d\n" +
 	"\n" +
@@ -284,10 +643,33 @@ const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12!\n" +
 	"\frequested_by\x18\x02 \x01(\tR\vrequestedBy\"o\n" +
 	"\x1bSetGlobalRecoveriesResponse\x12P\n" +
-	"\x11global_recoveries\x18\x01 \x01(\v2#.vigil.recovery.v1.GlobalRecoveriesR\x10globalRecoveries2\xc0\x02\n" +
+	"\x11global_recoveries\x18\x01 \x01(\v2#.vigil.recovery.v1.GlobalRecoveriesR\x10globalRecoveries\"\xe4\x01\n" +
+	"\bDowntime\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x14\n" +
+	"\x05owner\x18\x02 \x01(\tR\x05owner\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x129\n" +
+	"\n" +
+	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x123\n" +
+	"\aends_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\"\xb7\x01\n" +
+	"\x14BeginDowntimeRequest\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x125\n" +
+	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x14\n" +
+	"\x05owner\x18\x03 \x01(\tR\x05owner\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"P\n" +
+	"\x15BeginDowntimeResponse\x127\n" +
+	"\bdowntime\x18\x01 \x01(\v2\x1b.vigil.recovery.v1.DowntimeR\bdowntime\"P\n" +
+	"\x12EndDowntimeRequest\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\"\x15\n" +
+	"\x13EndDowntimeResponse\"\x16\n" +
+	"\x14ListDowntimesRequest\"R\n" +
+	"\x15ListDowntimesResponse\x129\n" +
+	"\tdowntimes\x18\x01 \x03(\v2\x1b.vigil.recovery.v1.DowntimeR\tdowntimes2\x8e\x06\n" +
 	"\x0fRecoveryService\x12\x93\x01\n" +
 	"\x13GetGlobalRecoveries\x12-.vigil.recovery.v1.GetGlobalRecoveriesRequest\x1a..vigil.recovery.v1.GetGlobalRecoveriesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/recovery-mode\x12\x96\x01\n" +
-	"\x13SetGlobalRecoveries\x12-.vigil.recovery.v1.SetGlobalRecoveriesRequest\x1a..vigil.recovery.v1.SetGlobalRecoveriesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/recovery-modeB>Z<github.com/vigil-db/vigil/proto/vigil/recovery/v1;recoveryv1b\x06proto3"
+	"\x13SetGlobalRecoveries\x12-.vigil.recovery.v1.SetGlobalRecoveriesRequest\x1a..vigil.recovery.v1.SetGlobalRecoveriesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/recovery-mode\x12\xa9\x01\n" +
+	"\rBeginDowntime\x12'.vigil.recovery.v1.BeginDowntimeRequest\x1a(.vigil.recovery.v1.BeginDowntimeResponse\"E\x82\xd3\xe4\x93\x02?:\x01*\":/api/v1/instances/{instance.host}/{instance.port}/downtime\x12\xa0\x01\n" +
+	"\vEndDowntime\x12%.vigil.recovery.v1.EndDowntimeRequest\x1a&.vigil.recovery.v1.EndDowntimeResponse\"B\x82\xd3\xe4\x93\x02<*:/api/v1/instances/{instance.host}/{instance.port}/downtime\x12}\n" +
+	"\rListDowntimes\x12'.vigil.recovery.v1.ListDowntimesRequest\x1a(.vigil.recovery.v1.ListDowntimesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/downtimesB>Z<github.com/vigil-db/vigil/proto/vigil/recovery/v1;recoveryv1b\x06proto3"
 
 var (
 	file_vigil_recovery_v1_recovery_proto_rawDescOnce sync.Once
@@ -301,28 +683,51 @@ func file_vigil_recovery_v1_recovery_proto_rawDescGZIP() []byte {
 	return file_vigil_recovery_v1_recovery_proto_rawDescData
 }
 
-var file_vigil_recovery_v1_recovery_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_vigil_recovery_v1_recovery_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_vigil_recovery_v1_recovery_proto_goTypes = []any{
 	(*GlobalRecoveries)(nil),            // 0: vigil.recovery.v1.GlobalRecoveries
 	(*GetGlobalRecoveriesRequest)(nil),  // 1: vigil.recovery.v1.GetGlobalRecoveriesRequest
 	(*GetGlobalRecoveriesResponse)(nil), // 2: vigil.recovery.v1.GetGlobalRecoveriesResponse
 	(*SetGlobalRecoveriesRequest)(nil),  // 3: vigil.recovery.v1.SetGlobalRecoveriesRequest
 	(*SetGlobalRecoveriesResponse)(nil), // 4: vigil.recovery.v1.SetGlobalRecoveriesResponse
-	(*timestamppb.Timestamp)(nil),       // 5: google.protobuf.Timestamp
+	(*Downtime)(nil),                    // 5: vigil.recovery.v1.Downtime
+	(*BeginDowntimeRequest)(nil),        // 6: vigil.recovery.v1.BeginDowntimeRequest
+	(*BeginDowntimeResponse)(nil),       // 7: vigil.recovery.v1.BeginDowntimeResponse
+	(*EndDowntimeRequest)(nil),          // 8: vigil.recovery.v1.EndDowntimeRequest
+	(*EndDowntimeResponse)(nil),         // 9: vigil.recovery.v1.EndDowntimeResponse
+	(*ListDowntimesRequest)(nil),        // 10: vigil.recovery.v1.ListDowntimesRequest
+	(*ListDowntimesResponse)(nil),       // 11: vigil.recovery.v1.ListDowntimesResponse
+	(*timestamppb.Timestamp)(nil),       // 12: google.protobuf.Timestamp
+	(*v1.InstanceKey)(nil),              // 13: vigil.topology.v1.InstanceKey
+	(*durationpb.Duration)(nil),         // 14: google.protobuf.Duration
 }
 var file_vigil_recovery_v1_recovery_proto_depIdxs = []int32{
-	5, // 0: vigil.recovery.v1.GlobalRecoveries.updated_at:type_name -> google.protobuf.Timestamp
-	0, // 1: vigil.recovery.v1.GetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
-	0, // 2: vigil.recovery.v1.SetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
-	1, // 3: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:input_type -> vigil.recovery.v1.GetGlobalRecoveriesRequest
-	3, // 4: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:input_type -> vigil.recovery.v1.SetGlobalRecoveriesRequest
-	2, // 5: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:output_type -> vigil.recovery.v1.GetGlobalRecoveriesResponse
-	4, // 6: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:output_type -> vigil.recovery.v1.SetGlobalRecoveriesResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	12, // 0: vigil.recovery.v1.GlobalRecoveries.updated_at:type_name -> google.protobuf.Timestamp
+	0,  // 1: vigil.recovery.v1.GetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
+	0,  // 2: vigil.recovery.v1.SetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
+	13, // 3: vigil.recovery.v1.Downtime.instance:type_name -> vigil.topology.v1.InstanceKey
+	12, // 4: vigil.recovery.v1.Downtime.started_at:type_name -> google.protobuf.Timestamp
+	12, // 5: vigil.recovery.v1.Downtime.ends_at:type_name -> google.protobuf.Timestamp
+	13, // 6: vigil.recovery.v1.BeginDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	14, // 7: vigil.recovery.v1.BeginDowntimeRequest.duration:type_name -> google.protobuf.Duration
+	5,  // 8: vigil.recovery.v1.BeginDowntimeResponse.downtime:type_name -> vigil.recovery.v1.Downtime
+	13, // 9: vigil.recovery.v1.EndDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	5,  // 10: vigil.recovery.v1.ListDowntimesResponse.downtimes:type_name -> vigil.recovery.v1.Downtime
+	1,  // 11: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:input_type -> vigil.recovery.v1.GetGlobalRecoveriesRequest
+	3,  // 12: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:input_type -> vigil.recovery.v1.SetGlobalRecoveriesRequest
+	6,  // 13: vigil.recovery.v1.RecoveryService.BeginDowntime:input_type -> vigil.recovery.v1.BeginDowntimeRequest
+	8,  // 14: vigil.recovery.v1.RecoveryService.EndDowntime:input_type -> vigil.recovery.v1.EndDowntimeRequest
+	10, // 15: vigil.recovery.v1.RecoveryService.ListDowntimes:input_type -> vigil.recovery.v1.ListDowntimesRequest
+	2,  // 16: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:output_type -> vigil.recovery.v1.GetGlobalRecoveriesResponse
+	4,  // 17: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:output_type -> vigil.recovery.v1.SetGlobalRecoveriesResponse
+	7,  // 18: vigil.recovery.v1.RecoveryService.BeginDowntime:output_type -> vigil.recovery.v1.BeginDowntimeResponse
+	9,  // 19: vigil.recovery.v1.RecoveryService.EndDowntime:output_type -> vigil.recovery.v1.EndDowntimeResponse
+	11, // 20: vigil.recovery.v1.RecoveryService.ListDowntimes:output_type -> vigil.recovery.v1.ListDowntimesResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_vigil_recovery_v1_recovery_proto_init() }
@@ -336,7 +741,7 @@ func file_vigil_recovery_v1_recovery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_recovery_v1_recovery_proto_rawDesc), len(file_vigil_recovery_v1_recovery_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,9 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	RecoveryService_GetGlobalRecoveries_FullMethodName = "/vigil.recovery.v1.RecoveryService/GetGlobalRecoveries"
 	RecoveryService_SetGlobalRecoveries_FullMethodName = "/vigil.recovery.v1.RecoveryService/SetGlobalRecoveries"
+	RecoveryService_BeginDowntime_FullMethodName       = "/vigil.recovery.v1.RecoveryService/BeginDowntime"
+	RecoveryService_EndDowntime_FullMethodName         = "/vigil.recovery.v1.RecoveryService/EndDowntime"
+	RecoveryService_ListDowntimes_FullMethodName       = "/vigil.recovery.v1.RecoveryService/ListDowntimes"
 )
 
 // RecoveryServiceClient is the client API for RecoveryService service.
@@ -33,6 +36,13 @@ type RecoveryServiceClient interface {
 	GetGlobalRecoveries(ctx context.Context, in *GetGlobalRecoveriesRequest, opts ...grpc.CallOption) (*GetGlobalRecoveriesResponse, error)
 	// SetGlobalRecoveries enables or disables automated recoveries everywhere.
 	SetGlobalRecoveries(ctx context.Context, in *SetGlobalRecoveriesRequest, opts ...grpc.CallOption) (*SetGlobalRecoveriesResponse, error)
+	// BeginDowntime marks an instance as downtimed until a time: it is still
+	// analysed, but recoveries skip it.
+	BeginDowntime(ctx context.Context, in *BeginDowntimeRequest, opts ...grpc.CallOption) (*BeginDowntimeResponse, error)
+	// EndDowntime ends an instance's downtime early.
+	EndDowntime(ctx context.Context, in *EndDowntimeRequest, opts ...grpc.CallOption) (*EndDowntimeResponse, error)
+	// ListDowntimes lists the downtimes in force.
+	ListDowntimes(ctx context.Context, in *ListDowntimesRequest, opts ...grpc.CallOption) (*ListDowntimesResponse, error)
 }
 
 type recoveryServiceClient struct {
@@ -63,6 +73,36 @@ func (c *recoveryServiceClient) SetGlobalRecoveries(ctx context.Context, in *Set
 	return out, nil
 }
 
+func (c *recoveryServiceClient) BeginDowntime(ctx context.Context, in *BeginDowntimeRequest, opts ...grpc.CallOption) (*BeginDowntimeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BeginDowntimeResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_BeginDowntime_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) EndDowntime(ctx context.Context, in *EndDowntimeRequest, opts ...grpc.CallOption) (*EndDowntimeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndDowntimeResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_EndDowntime_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) ListDowntimes(ctx context.Context, in *ListDowntimesRequest, opts ...grpc.CallOption) (*ListDowntimesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDowntimesResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_ListDowntimes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RecoveryServiceServer is the server API for RecoveryService service.
 // All implementations must embed UnimplementedRecoveryServiceServer
 // for forward compatibility.
@@ -73,6 +113,13 @@ type RecoveryServiceServer interface {
 	GetGlobalRecoveries(context.Context, *GetGlobalRecoveriesRequest) (*GetGlobalRecoveriesResponse, error)
 	// SetGlobalRecoveries enables or disables automated recoveries everywhere.
 	SetGlobalRecoveries(context.Context, *SetGlobalRecoveriesRequest) (*SetGlobalRecoveriesResponse, error)
+	// BeginDowntime marks an instance as downtimed until a time: it is still
+	// analysed, but recoveries skip it.
+	BeginDowntime(context.Context, *BeginDowntimeRequest) (*BeginDowntimeResponse, error)
+	// EndDowntime ends an instance's downtime early.
+	EndDowntime(context.Context, *EndDowntimeRequest) (*EndDowntimeResponse, error)
+	// ListDowntimes lists the downtimes in force.
+	ListDowntimes(context.Context, *ListDowntimesRequest) (*ListDowntimesResponse, error)
 	mustEmbedUnimplementedRecoveryServiceServer()
 }
 
@@ -88,6 +135,15 @@ func (UnimplementedRecoveryServiceServer) GetGlobalRecoveries(context.Context, *
 }
 func (UnimplementedRecoveryServiceServer) SetGlobalRecoveries(context.Context, *SetGlobalRecoveriesRequest) (*SetGlobalRecoveriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetGlobalRecoveries not implemented")
+}
+func (UnimplementedRecoveryServiceServer) BeginDowntime(context.Context, *BeginDowntimeRequest) (*BeginDowntimeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BeginDowntime not implemented")
+}
+func (UnimplementedRecoveryServiceServer) EndDowntime(context.Context, *EndDowntimeRequest) (*EndDowntimeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EndDowntime not implemented")
+}
+func (UnimplementedRecoveryServiceServer) ListDowntimes(context.Context, *ListDowntimesRequest) (*ListDowntimesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDowntimes not implemented")
 }
 func (UnimplementedRecoveryServiceServer) mustEmbedUnimplementedRecoveryServiceServer() {}
 func (UnimplementedRecoveryServiceServer) testEmbeddedByValue()                         {}
@@ -146,6 +202,60 @@ func _RecoveryService_SetGlobalRecoveries_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RecoveryService_BeginDowntime_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BeginDowntimeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).BeginDowntime(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_BeginDowntime_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).BeginDowntime(ctx, req.(*BeginDowntimeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_EndDowntime_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndDowntimeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).EndDowntime(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_EndDowntime_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).EndDowntime(ctx, req.(*EndDowntimeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_ListDowntimes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDowntimesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).ListDowntimes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_ListDowntimes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).ListDowntimes(ctx, req.(*ListDowntimesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RecoveryService_ServiceDesc is the grpc.ServiceDesc for RecoveryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -160,6 +270,18 @@ var RecoveryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetGlobalRecoveries",
 			Handler:    _RecoveryService_SetGlobalRecoveries_Handler,
+		},
+		{
+			MethodName: "BeginDowntime",
+			Handler:    _RecoveryService_BeginDowntime_Handler,
+		},
+		{
+			MethodName: "EndDowntime",
+			Handler:    _RecoveryService_EndDowntime_Handler,
+		},
+		{
+			MethodName: "ListDowntimes",
+			Handler:    _RecoveryService_ListDowntimes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
