@@ -68,6 +68,9 @@ type dialect struct {
 	replicaHosts string
 	// binlogStatus returns the server's own binary log coordinates.
 	binlogStatus string
+	// stopIOThread and startIOThread stop and start the IO thread of the
+	// default channel.
+	stopIOThread, startIOThread string
 }
 
 // newDialect picks the statements for a flavour and version:
@@ -80,16 +83,22 @@ func newDialect(flavor topologyv1.Flavor, v serverVersion) dialect {
 			replicaStatus: "SHOW ALL SLAVES STATUS",
 			replicaHosts:  "SHOW SLAVE HOSTS",
 			binlogStatus:  "SHOW MASTER STATUS",
+			stopIOThread:  "STOP SLAVE IO_THREAD",
+			startIOThread: "START SLAVE IO_THREAD",
 		}
 	}
 	d := dialect{
 		replicaStatus: "SHOW SLAVE STATUS",
 		replicaHosts:  "SHOW SLAVE HOSTS",
 		binlogStatus:  "SHOW MASTER STATUS",
+		stopIOThread:  "STOP SLAVE IO_THREAD",
+		startIOThread: "START SLAVE IO_THREAD",
 	}
 	if v.atLeast(8, 0, 22) {
 		d.replicaStatus = "SHOW REPLICA STATUS"
 		d.replicaHosts = "SHOW REPLICAS"
+		d.stopIOThread = "STOP REPLICA IO_THREAD"
+		d.startIOThread = "START REPLICA IO_THREAD"
 	}
 	if v.atLeast(8, 2, 0) {
 		d.binlogStatus = "SHOW BINARY LOG STATUS"

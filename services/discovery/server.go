@@ -15,8 +15,8 @@ import (
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
-// maxProbeNow bounds how many instances one ProbeNow call may name.
-const maxProbeNow = 1000
+// maxPerCall bounds how many instances one ProbeNow or restart call may name.
+const maxPerCall = 1000
 
 // server holds the gRPC handlers: validate, call the service, map errors.
 type server struct {
@@ -60,31 +60,65 @@ func (h *server) StreamSnapshots(req *discoveryv1.StreamSnapshotsRequest, stream
 }
 
 func (h *server) ProbeNow(ctx context.Context, req *discoveryv1.ProbeNowRequest) (*discoveryv1.ProbeNowResponse, error) {
-	if len(req.GetInstances()) > maxProbeNow {
-		return nil, grpcx.InvalidArgument("instances", fmt.Errorf("%d instances, at most %d per call", len(req.GetInstances()), maxProbeNow))
+	keys, err := requestKeys(req.GetInstances())
+	if err != nil {
+		return nil, err
 	}
-	keys := make([]topology.InstanceKey, len(req.GetInstances()))
-	for i, pk := range req.GetInstances() {
+	s := h.svc
+	snaps := make([]*topologyv1.Snapshot, len(keys))
+	s.eachBounded(keys, func(i int, key topology.InstanceKey) {
+		snaps[i] = s.prober.Probe(ctx, key)
+		s.handle(snaps[i])
+	})
+	return &discoveryv1.ProbeNowResponse{Snapshots: snaps}, nil
+}
+
+// requestKeys validates the instance list of a ProbeNow or restart request.
+func requestKeys(instances []*topologyv1.InstanceKey) ([]topology.InstanceKey, error) {
+	if len(instances) > maxPerCall {
+		return nil, grpcx.InvalidArgument("instances", fmt.Errorf("%d instances, at most %d per call", len(instances), maxPerCall))
+	}
+	keys := make([]topology.InstanceKey, len(instances))
+	for i, pk := range instances {
 		key, err := topology.KeyFromProto(pk)
 		if err != nil {
 			return nil, grpcx.InvalidArgument(fmt.Sprintf("instances[%d]", i), err)
 		}
 		keys[i] = key
 	}
-	s := h.svc
-	snaps := make([]*topologyv1.Snapshot, len(keys))
+	return keys, nil
+}
+
+// eachBounded runs f for every key, at most Workers at a time, and waits.
+func (s *Service) eachBounded(keys []topology.InstanceKey, f func(i int, key topology.InstanceKey)) {
 	limit := make(chan struct{}, s.cfg.Workers)
 	var wg sync.WaitGroup
 	for i, key := range keys {
 		limit <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-limit }()
-			snaps[i] = s.prober.Probe(ctx, key)
-			s.handle(snaps[i])
+			f(i, key)
 		})
 	}
 	wg.Wait()
-	return &discoveryv1.ProbeNowResponse{Snapshots: snaps}, nil
+}
+
+func (h *server) RestartReplicationIO(ctx context.Context, req *discoveryv1.RestartReplicationIORequest) (*discoveryv1.RestartReplicationIOResponse, error) {
+	keys, err := requestKeys(req.GetInstances())
+	if err != nil {
+		return nil, err
+	}
+	s := h.svc
+	results := make([]*discoveryv1.RestartResult, len(keys))
+	s.eachBounded(keys, func(i int, key topology.InstanceKey) {
+		results[i] = &discoveryv1.RestartResult{Instance: key.Proto()}
+		if err := s.prober.RestartReplicationIO(ctx, key); err != nil {
+			results[i].Error = err.Error()
+			return
+		}
+		s.log.Info("replication IO thread restarted", "instance", key.String())
+	})
+	return &discoveryv1.RestartReplicationIOResponse{Results: results}, nil
 }
 
 func (h *server) DiscoverInstance(ctx context.Context, req *discoveryv1.DiscoverInstanceRequest) (*discoveryv1.DiscoverInstanceResponse, error) {

@@ -21,6 +21,10 @@ type Sink interface {
 	Apply(source string, snap *topologyv1.Snapshot)
 	Forget(source string, key topology.InstanceKey)
 	Retain(source string, keep map[topology.InstanceKey]bool)
+	// Connected and Disconnected say whether the stream is up and synced,
+	// that is whether what it said is current.
+	Connected(source string)
+	Disconnected(source string)
 }
 
 // Feed follows one discovery member.
@@ -41,6 +45,7 @@ func (f *Feed) Run(ctx context.Context) error {
 	backoff := f.MinBackoff
 	for {
 		synced, err := f.follow(ctx)
+		f.Sink.Disconnected(f.Source)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -92,6 +97,7 @@ func (f *Feed) follow(ctx context.Context) (bool, error) {
 			if !synced {
 				synced = true
 				f.Sink.Retain(f.Source, initial)
+				f.Sink.Connected(f.Source)
 				f.Log.Info("snapshot stream synced", "source", f.Source, "instances", len(initial))
 				if f.OnSynced != nil {
 					f.OnSynced(f.Source, len(initial))

@@ -5,31 +5,54 @@ package view
 
 import (
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+	"github.com/vigil-db/vigil/services/analyzer/analysis"
 )
 
 // State holds the latest snapshot of every instance from every source (a
-// discovery member's stream). It is safe for concurrent use.
+// discovery member's stream, which is one observer). It is safe for
+// concurrent use.
 type State struct {
 	mu        sync.Mutex
 	instances map[topology.InstanceKey]*instance
+	// connected holds the sources whose stream is up and synced: only they
+	// give evidence.
+	connected map[string]bool
 	graph     *topology.Graph
 	version   uint64 // bumped by every change that can move the graph
 	built     uint64 // version the graph was built at
+
+	// dirty holds the instances changed since the last TakeDirty; changed
+	// gets a token when it becomes non-empty.
+	dirty   map[topology.InstanceKey]struct{}
+	changed chan struct{}
 }
 
 type instance struct {
-	bySource map[string]*topologyv1.Snapshot
+	bySource map[string]received
 	lastGood *topologyv1.Snapshot
+}
+
+// received is a snapshot and when it arrived, by the analyzer's clock.
+type received struct {
+	snap *topologyv1.Snapshot
+	at   time.Time
 }
 
 // NewState returns an empty state.
 func NewState() *State {
-	return &State{instances: make(map[topology.InstanceKey]*instance), graph: topology.BuildGraph(nil)}
+	return &State{
+		instances: make(map[topology.InstanceKey]*instance),
+		connected: make(map[string]bool),
+		graph:     topology.BuildGraph(nil),
+		dirty:     make(map[topology.InstanceKey]struct{}),
+		changed:   make(chan struct{}, 1),
+	}
 }
 
 // Apply records a snapshot received from source. Snapshots are not changed
@@ -43,11 +66,11 @@ func (s *State) Apply(source string, snap *topologyv1.Snapshot) {
 	defer s.mu.Unlock()
 	in, ok := s.instances[key]
 	if !ok {
-		in = &instance{bySource: make(map[string]*topologyv1.Snapshot)}
+		in = &instance{bySource: make(map[string]received)}
 		s.instances[key] = in
 	}
 	prev := in.latest()
-	in.bySource[source] = snap
+	in.bySource[source] = received{snap: snap, at: time.Now()}
 	if snap.GetReachable() {
 		if in.lastGood == nil || !sameStructure(in.lastGood, snap) {
 			s.version++
@@ -56,6 +79,55 @@ func (s *State) Apply(source string, snap *topologyv1.Snapshot) {
 	}
 	if prev == nil || prev.GetReachable() != snap.GetReachable() {
 		s.version++
+	}
+	s.markLocked(key)
+}
+
+// Connected marks source's stream as synced: its snapshots are evidence.
+func (s *State) Connected(source string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connected[source] = true
+	s.markAllLocked()
+}
+
+// Disconnected marks source's stream as broken: until it re-syncs, what it
+// said is no evidence either way.
+func (s *State) Disconnected(source string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.connected[source] {
+		delete(s.connected, source)
+		s.markAllLocked()
+	}
+}
+
+// Changed receives a token when instances changed since the last TakeDirty.
+func (s *State) Changed() <-chan struct{} { return s.changed }
+
+// TakeDirty returns the instances changed since the last call.
+func (s *State) TakeDirty() []topology.InstanceKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]topology.InstanceKey, 0, len(s.dirty))
+	for k := range s.dirty {
+		keys = append(keys, k)
+	}
+	clear(s.dirty)
+	return keys
+}
+
+func (s *State) markLocked(key topology.InstanceKey) {
+	s.dirty[key] = struct{}{}
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (s *State) markAllLocked() {
+	for k := range s.instances {
+		s.markLocked(k)
 	}
 }
 
@@ -89,6 +161,7 @@ func (s *State) forgetLocked(source string, key topology.InstanceKey) {
 		delete(s.instances, key)
 		s.version++
 	}
+	s.markLocked(key)
 }
 
 // Graph returns the replication graph of the current state, rebuilt only when
@@ -107,12 +180,14 @@ func (s *State) Graph() *topology.Graph {
 	return s.graph
 }
 
-// View is a consistent picture for answering one query: the graph, and the
-// current observation of every instance (newer than the graph's when only
-// state, not structure, changed since it was built).
+// View is a consistent picture for answering one query or analysing: the
+// graph, and the current observations of every instance (newer than the
+// graph's when only state, not structure, changed since it was built).
 type View struct {
 	Graph *topology.Graph
 	obs   map[topology.InstanceKey]topology.Observation
+	// evidence holds, per instance, what each connected source last said.
+	evidence map[topology.InstanceKey][]analysis.Observation
 }
 
 // Observation returns what is currently known of key.
@@ -120,16 +195,41 @@ func (v *View) Observation(key topology.InstanceKey) topology.Observation {
 	return v.obs[key]
 }
 
+// Evidence returns what every connected source last said about key.
+func (v *View) Evidence(key topology.InstanceKey) []analysis.Observation {
+	return v.evidence[key]
+}
+
 // View returns the current picture.
 func (s *State) View() *View {
 	g := s.Graph()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	obs := make(map[topology.InstanceKey]topology.Observation, len(s.instances))
-	for key, in := range s.instances {
-		obs[key] = topology.Observation{Latest: in.latest(), LastGood: in.lastGood}
+	v := &View{
+		Graph:    g,
+		obs:      make(map[topology.InstanceKey]topology.Observation, len(s.instances)),
+		evidence: make(map[topology.InstanceKey][]analysis.Observation, len(s.instances)),
 	}
-	return &View{Graph: g, obs: obs}
+	for key, in := range s.instances {
+		v.obs[key] = topology.Observation{Latest: in.latest(), LastGood: in.lastGood}
+		for source, r := range in.bySource {
+			if s.connected[source] {
+				v.evidence[key] = append(v.evidence[key], analysis.Observation{
+					Observer: observerName(source, r.snap), Snapshot: r.snap, Received: r.at,
+				})
+			}
+		}
+	}
+	return v
+}
+
+// observerName names an observer by its member id, falling back to the
+// address of its stream.
+func observerName(source string, snap *topologyv1.Snapshot) string {
+	if id := snap.GetObserverId(); id != "" {
+		return id
+	}
+	return source
 }
 
 // Len returns the number of known instances.
@@ -142,9 +242,9 @@ func (s *State) Len() int {
 // latest is the snapshot with the newest probe_finished over all sources.
 func (in *instance) latest() *topologyv1.Snapshot {
 	var best *topologyv1.Snapshot
-	for _, snap := range in.bySource {
-		if best == nil || snap.GetProbeFinished().AsTime().After(best.GetProbeFinished().AsTime()) {
-			best = snap
+	for _, r := range in.bySource {
+		if best == nil || r.snap.GetProbeFinished().AsTime().After(best.GetProbeFinished().AsTime()) {
+			best = r.snap
 		}
 	}
 	return best

@@ -1,0 +1,228 @@
+package analysis
+
+import (
+	"fmt"
+
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+)
+
+// Analysis codes. The names are orchestrator's, which operators know.
+const (
+	CodeDeadMaster                                              = "DeadMaster"
+	CodeDeadMasterAndSomeReplicas                               = "DeadMasterAndSomeReplicas"
+	CodeDeadMasterAndReplicas                                   = "DeadMasterAndReplicas"
+	CodeDeadMasterWithoutReplicas                               = "DeadMasterWithoutReplicas"
+	CodeUnreachableMaster                                       = "UnreachableMaster"
+	CodeUnreachableMasterWithLaggingReplicas                    = "UnreachableMasterWithLaggingReplicas"
+	CodeMasterSingleReplicaNotReplicating                       = "MasterSingleReplicaNotReplicating"
+	CodeMasterSingleReplicaDead                                 = "MasterSingleReplicaDead"
+	CodeAllMasterReplicasNotReplicating                         = "AllMasterReplicasNotReplicating"
+	CodeAllMasterReplicasNotReplicatingOrDead                   = "AllMasterReplicasNotReplicatingOrDead"
+	CodeDeadIntermediateMaster                                  = "DeadIntermediateMaster"
+	CodeDeadIntermediateMasterAndSomeReplicas                   = "DeadIntermediateMasterAndSomeReplicas"
+	CodeDeadIntermediateMasterWithSingleReplicaFailingToConnect = "DeadIntermediateMasterWithSingleReplicaFailingToConnect"
+	CodeDeadIntermediateMasterAndReplicas                       = "DeadIntermediateMasterAndReplicas"
+	CodeUnreachableIntermediateMaster                           = "UnreachableIntermediateMaster"
+	CodeUnreachableIntermediateMasterWithLaggingReplicas        = "UnreachableIntermediateMasterWithLaggingReplicas"
+	CodeAllIntermediateMasterReplicasFailingToConnectOrDead     = "AllIntermediateMasterReplicasFailingToConnectOrDead"
+	CodeDeadCoMaster                                            = "DeadCoMaster"
+	CodeDeadCoMasterAndSomeReplicas                             = "DeadCoMasterAndSomeReplicas"
+	CodeUnreachableCoMaster                                     = "UnreachableCoMaster"
+	CodeFirstTierReplicaFailingToConnectToMaster                = "FirstTierReplicaFailingToConnectToMaster"
+	CodeLockedSemiSyncMaster                                    = "LockedSemiSyncMaster"
+	CodeLockedSemiSyncMasterHypothesis                          = "LockedSemiSyncMasterHypothesis"
+	CodeMasterWithTooManySemiSyncReplicas                       = "MasterWithTooManySemiSyncReplicas"
+	CodeReadOnlyMaster                                          = "ReadOnlyMaster"
+	CodeReplicaIsWritable                                       = "ReplicaIsWritable"
+	CodeErrantGTIDOnReplica                                     = "ErrantGTIDOnReplica"
+	CodeClusterHasNoMaster                                      = "ClusterHasNoMaster"
+	CodeNoPrimaryReachable                                      = "NoPrimaryReachable"
+)
+
+// Rule is one row of the catalogue: when Match holds for an instance, the
+// instance has the problem Code, and Action is what to do about it.
+type Rule struct {
+	Code   string
+	Action analyzerv1.Action
+	Match  func(f *Facts, cfg Config) bool
+}
+
+// failureRules are tried in order and the first match is the instance's
+// failure: the more specific a rule, the earlier it stands.
+var failureRules = []Rule{
+	// A master Vigil has never reached, known only as its replicas' source.
+	{CodeClusterHasNoMaster, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return f.IsMaster && !f.IsCoMaster && f.Snapshot == nil && f.Health.Verdict == Unknown && len(f.Replicas) > 0
+	}},
+
+	// Co-masters: a two-member ring, the root analysed with its replicas
+	// (the other co-master among them).
+	{CodeDeadCoMaster, analyzerv1.Action_ACTION_RECOVER_CO_MASTER, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return f.IsCoMaster && invalid(f) && c.all > 0 && c.valid == c.all && c.replicating == 0
+	}},
+	{CodeDeadCoMasterAndSomeReplicas, analyzerv1.Action_ACTION_RECOVER_CO_MASTER, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return f.IsCoMaster && invalid(f) && c.valid > 0 && c.valid < c.all && c.replicating == 0
+	}},
+	{CodeUnreachableCoMaster, analyzerv1.Action_ACTION_REPROBE, func(f *Facts, _ Config) bool {
+		return f.IsCoMaster && invalid(f)
+	}},
+	{CodeNoPrimaryReachable, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return f.IsCoMaster && f.Valid() && f.Snapshot.GetServer().GetReadOnly() && !otherCoMasterWritable(f)
+	}},
+
+	// Masters.
+	{CodeDeadMasterWithoutReplicas, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return plainMaster(f) && invalid(f) && len(f.Replicas) == 0
+	}},
+	{CodeDeadMasterAndReplicas, analyzerv1.Action_ACTION_REPROBE, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return plainMaster(f) && invalid(f) && c.all > 0 && c.valid == 0
+	}},
+	{CodeDeadMaster, analyzerv1.Action_ACTION_RECOVER_MASTER, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return plainMaster(f) && invalid(f) && c.all > 0 && c.valid == c.all && c.replicating == 0
+	}},
+	{CodeDeadMasterAndSomeReplicas, analyzerv1.Action_ACTION_RECOVER_MASTER, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return plainMaster(f) && invalid(f) && c.valid > 0 && c.valid < c.all && c.replicating == 0
+	}},
+	{CodeUnreachableMasterWithLaggingReplicas, analyzerv1.Action_ACTION_RESTART_REPLICATION, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return plainMaster(f) && invalid(f) && c.valid > 0 && c.lagging == c.valid
+	}},
+	{CodeUnreachableMaster, analyzerv1.Action_ACTION_REPROBE, func(f *Facts, _ Config) bool {
+		return plainMaster(f) && invalid(f)
+	}},
+	{CodeMasterSingleReplicaDead, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return plainMaster(f) && f.Valid() && c.all == 1 && c.valid == 0 && !f.Replicas[0].unknown()
+	}},
+	{CodeMasterSingleReplicaNotReplicating, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return plainMaster(f) && f.Valid() && c.all == 1 && c.valid == 1 && c.replicating == 0
+	}},
+	{CodeAllMasterReplicasNotReplicating, analyzerv1.Action_ACTION_REPROBE, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return plainMaster(f) && f.Valid() && c.all >= 2 && c.valid == c.all && c.replicating == 0
+	}},
+	{CodeAllMasterReplicasNotReplicatingOrDead, analyzerv1.Action_ACTION_REPROBE, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return plainMaster(f) && f.Valid() && c.all >= 2 && c.valid < c.all && c.replicating == 0 && !allUnknown(f)
+	}},
+
+	// Intermediate masters.
+	{CodeDeadIntermediateMasterWithSingleReplicaFailingToConnect, analyzerv1.Action_ACTION_RECOVER_INTERMEDIATE_MASTER, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return f.IsIntermediate && invalid(f) && c.all == 1 && c.valid == 1 && c.connecting == 1
+	}},
+	{CodeDeadIntermediateMasterAndReplicas, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return f.IsIntermediate && invalid(f) && c.valid == 0
+	}},
+	{CodeDeadIntermediateMaster, analyzerv1.Action_ACTION_RECOVER_INTERMEDIATE_MASTER, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return f.IsIntermediate && invalid(f) && c.valid == c.all && c.replicating == 0
+	}},
+	{CodeDeadIntermediateMasterAndSomeReplicas, analyzerv1.Action_ACTION_RECOVER_INTERMEDIATE_MASTER, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return f.IsIntermediate && invalid(f) && c.valid > 0 && c.valid < c.all && c.replicating == 0
+	}},
+	{CodeUnreachableIntermediateMasterWithLaggingReplicas, analyzerv1.Action_ACTION_RESTART_REPLICATION, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return f.IsIntermediate && invalid(f) && c.valid > 0 && c.lagging == c.valid
+	}},
+	{CodeUnreachableIntermediateMaster, analyzerv1.Action_ACTION_REPROBE, func(f *Facts, _ Config) bool {
+		return f.IsIntermediate && invalid(f)
+	}},
+	{CodeAllIntermediateMasterReplicasFailingToConnectOrDead, analyzerv1.Action_ACTION_RECOVER_INTERMEDIATE_MASTER, func(f *Facts, _ Config) bool {
+		c := f.counts()
+		return f.IsIntermediate && f.Valid() && c.connecting > 0 && c.connecting == c.valid && !anyUnknown(f)
+	}},
+
+	// Replicas of a master that answers.
+	{CodeFirstTierReplicaFailingToConnectToMaster, analyzerv1.Action_ACTION_REPROBE, func(f *Facts, _ Config) bool {
+		ch := channelFrom(f.Snapshot, f.Master)
+		return f.MasterIsRoot && f.MasterValid && f.Valid() && ch.GetIoThread() == topologyv1.ThreadState_THREAD_STATE_CONNECTING
+	}},
+
+	// Semi-sync.
+	{CodeLockedSemiSyncMaster, analyzerv1.Action_ACTION_ENABLE_SEMI_SYNC, func(f *Facts, cfg Config) bool {
+		return plainMaster(f) && f.Valid() && semiSyncShort(f) && f.SemiSyncLockedFor >= cfg.SemiSyncConfirmation
+	}},
+	{CodeLockedSemiSyncMasterHypothesis, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return plainMaster(f) && f.Valid() && semiSyncShort(f)
+	}},
+	{CodeMasterWithTooManySemiSyncReplicas, analyzerv1.Action_ACTION_DISABLE_SEMI_SYNC, func(f *Facts, cfg Config) bool {
+		ss := f.Snapshot.GetServer().GetSemiSync()
+		return cfg.EnforceExactSemiSync && plainMaster(f) && f.Valid() && ss.GetSourceEnabled() &&
+			ss.GetSourceClients() > ss.GetSourceWaitForReplicaCount()
+	}},
+
+	{CodeReadOnlyMaster, analyzerv1.Action_ACTION_SET_WRITABLE, func(f *Facts, _ Config) bool {
+		return plainMaster(f) && f.Valid() && f.Snapshot.GetServer().GetReadOnly() && f.counts().replicating > 0
+	}},
+}
+
+// independentRules are checked on every instance, whatever its failure.
+var independentRules = []Rule{
+	{CodeReplicaIsWritable, analyzerv1.Action_ACTION_SET_READ_ONLY, func(f *Facts, _ Config) bool {
+		return f.HasMaster && !f.IsCoMaster && f.Valid() && f.Snapshot != nil && !f.Snapshot.GetServer().GetReadOnly()
+	}},
+	{CodeErrantGTIDOnReplica, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return f.HasMaster && f.Valid() && f.Errant != ""
+	}},
+}
+
+// plainMaster reports whether f is the root of a plain (not ring) cluster.
+func plainMaster(f *Facts) bool { return f.IsMaster && !f.IsCoMaster }
+
+// invalid reports whether the instance failed or hung; Unknown is not a
+// failure.
+func invalid(f *Facts) bool {
+	return f.Health.Verdict == Failed || f.Health.Verdict == Hung
+}
+
+func (r ReplicaFacts) unknown() bool { return r.Health.Verdict == Unknown }
+
+func allUnknown(f *Facts) bool {
+	for _, r := range f.Replicas {
+		if !r.unknown() {
+			return false
+		}
+	}
+	return true
+}
+
+func anyUnknown(f *Facts) bool {
+	for _, r := range f.Replicas {
+		if r.unknown() {
+			return true
+		}
+	}
+	return false
+}
+
+// semiSyncShort: semi-sync is on and fewer replicas ack than the master
+// waits for, so commits wait for the timeout (or forever).
+func semiSyncShort(f *Facts) bool {
+	ss := f.Snapshot.GetServer().GetSemiSync()
+	return ss.GetSourceEnabled() && ss.GetSourceStatus() && ss.GetSourceWaitForReplicaCount() > 0 &&
+		ss.GetSourceClients() < ss.GetSourceWaitForReplicaCount()
+}
+
+func otherCoMasterWritable(f *Facts) bool {
+	for _, r := range f.Replicas {
+		if r.Valid() && r.Channel != nil && r.Health.Latest.GetServer() != nil && !r.Health.Latest.GetServer().GetReadOnly() {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(code string, f *Facts) string {
+	c := f.counts()
+	return fmt.Sprintf("%s on %s (%s): %d replicas, %d valid, %d replicating", code, f.Key, f.Health.Verdict, c.all, c.valid, c.replicating)
+}

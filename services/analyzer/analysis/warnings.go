@@ -1,0 +1,164 @@
+package analysis
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vigil-db/vigil/pkg/topology"
+)
+
+// Structure warning codes: properties of a cluster that would make a
+// recovery fail or lose data. Reported, never acted on.
+const (
+	WarnNoPromotableReplica       = "NoPromotableReplica"
+	WarnMixedBinlogFormats        = "MixedBinlogFormats"
+	WarnMixedMajorVersions        = "MixedMajorVersions"
+	WarnDifferentGTIDModes        = "DifferentGTIDModes"
+	WarnErrantGTID                = "ErrantGTID"
+	WarnWritableReplicas          = "WritableReplicas"
+	WarnSemiSyncFellBackToAsync   = "SemiSyncFellBackToAsync"
+	WarnRecoveryWouldLoseReplicas = "RecoveryWouldLoseReplicas"
+)
+
+// Warning is one structure warning about a cluster.
+type Warning struct {
+	Code        string
+	Instances   []topology.InstanceKey
+	Description string
+}
+
+// warnings checks the structure of a cluster from what its instances last
+// said.
+func warnings(c *topology.Cluster, facts []*Facts) []Warning {
+	var out []Warning
+	add := func(code string, keys []topology.InstanceKey, format string, args ...any) {
+		if len(keys) > 0 {
+			out = append(out, Warning{Code: code, Instances: keys, Description: fmt.Sprintf(format, args...)})
+		}
+	}
+	var root *Facts
+	formats := map[string][]topology.InstanceKey{}
+	majors := map[string][]topology.InstanceKey{}
+	gtidModes := map[string][]topology.InstanceKey{}
+	var errant, writable []topology.InstanceKey
+	for _, f := range facts {
+		if f.Key == c.Master {
+			root = f
+		}
+		srv := f.Snapshot.GetServer()
+		if srv == nil {
+			continue
+		}
+		if srv.GetLogBin() {
+			formats[srv.GetBinlogFormat()] = append(formats[srv.GetBinlogFormat()], f.Key)
+		}
+		majors[srv.GetMajorVersion()] = append(majors[srv.GetMajorVersion()], f.Key)
+		if f.HasMaster {
+			mode := gtidMode(f)
+			gtidModes[mode] = append(gtidModes[mode], f.Key)
+			if f.Errant != "" {
+				errant = append(errant, f.Key)
+			}
+			if !srv.GetReadOnly() && !f.IsCoMaster {
+				writable = append(writable, f.Key)
+			}
+		}
+	}
+	if len(formats) > 1 {
+		add(WarnMixedBinlogFormats, allKeys(formats), "binlog formats differ: %s", mapText(formats))
+	}
+	if len(majors) > 1 {
+		add(WarnMixedMajorVersions, allKeys(majors), "major versions differ: %s", mapText(majors))
+	}
+	if len(gtidModes) > 1 {
+		add(WarnDifferentGTIDModes, allKeys(gtidModes), "replicas replicate in different modes: %s", mapText(gtidModes))
+	}
+	add(WarnErrantGTID, errant, "replicas executed transactions their master never had")
+	add(WarnWritableReplicas, writable, "replicas are not read-only")
+	if root == nil || root.Snapshot == nil {
+		return out
+	}
+	ss := root.Snapshot.GetServer().GetSemiSync()
+	if ss.GetSourceEnabled() && !ss.GetSourceStatus() {
+		add(WarnSemiSyncFellBackToAsync, []topology.InstanceKey{root.Key}, "semi-sync is enabled on the master but it fell back to asynchronous replication")
+	}
+	if len(root.Replicas) > 0 {
+		promotable, lost := promotion(root, facts)
+		if len(promotable) == 0 {
+			add(WarnNoPromotableReplica, []topology.InstanceKey{root.Key}, "no replica of the master has binary logs with replica updates; none can be promoted")
+		}
+		add(WarnRecoveryWouldLoseReplicas, lost, "replicas that could not follow a promoted replica (replication filters or a newer major version than the others)")
+	}
+	return out
+}
+
+// promotion returns the master's replicas that could be promoted and those
+// a promotion would lose.
+func promotion(root *Facts, facts []*Facts) (promotable, lost []topology.InstanceKey) {
+	byKey := map[topology.InstanceKey]*Facts{}
+	for _, f := range facts {
+		byKey[f.Key] = f
+	}
+	lowest := ""
+	for _, r := range root.Replicas {
+		if f := byKey[r.Key]; f != nil && f.Snapshot != nil {
+			if m := f.Snapshot.GetServer().GetMajorVersion(); lowest == "" || versionLess(m, lowest) {
+				lowest = m
+			}
+		}
+	}
+	for _, r := range root.Replicas {
+		f := byKey[r.Key]
+		if f == nil || f.Snapshot == nil {
+			continue
+		}
+		srv := f.Snapshot.GetServer()
+		if srv.GetLogBin() && srv.GetLogReplicaUpdates() {
+			promotable = append(promotable, r.Key)
+		}
+		if channelFrom(f.Snapshot, root.Key).GetHasFilters() || versionLess(lowest, srv.GetMajorVersion()) {
+			lost = append(lost, r.Key)
+		}
+	}
+	return promotable, lost
+}
+
+// gtidMode names how a replica replicates: MySQL auto-position, a MariaDB
+// GTID mode, or file and position.
+func gtidMode(f *Facts) string {
+	ch := channelFrom(f.Snapshot, f.Master)
+	switch {
+	case ch.GetUsingGtid() != "" && ch.GetUsingGtid() != "No":
+		return "gtid:" + strings.ToLower(ch.GetUsingGtid())
+	case ch.GetAutoPosition():
+		return "gtid:auto_position"
+	}
+	return "file:pos"
+}
+
+// versionLess compares major versions such as "8.0" and "10.11" numerically.
+func versionLess(a, b string) bool {
+	var amaj, amin, bmaj, bmin int
+	fmt.Sscanf(a, "%d.%d", &amaj, &amin)
+	fmt.Sscanf(b, "%d.%d", &bmaj, &bmin)
+	return amaj < bmaj || (amaj == bmaj && amin < bmin)
+}
+
+func allKeys(m map[string][]topology.InstanceKey) []topology.InstanceKey {
+	var out []topology.InstanceKey
+	for _, ks := range m {
+		out = append(out, ks...)
+	}
+	topology.SortKeys(out)
+	return out
+}
+
+func mapText(m map[string][]topology.InstanceKey) string {
+	var parts []string
+	for v, ks := range m {
+		parts = append(parts, fmt.Sprintf("%s on %d", v, len(ks)))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
+}
