@@ -9,12 +9,15 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/vigil-db/vigil/pkg/topology"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
-// ErrNotFound is wrapped by errors about an instance or setting that is not stored.
+// ErrNotFound is wrapped by errors about an instance, setting or downtime
+// that is not stored.
 var ErrNotFound = errors.New("not found")
 
 // ErrInvalidArgument is wrapped by errors about input a Store refuses, such as a
@@ -66,6 +69,47 @@ type Store interface {
 	// SetGlobalRecoveries stores the global recovery switch. A zero UpdatedAt
 	// is stored as the current time.
 	SetGlobalRecoveries(ctx context.Context, g GlobalRecoveries) error
+
+	// SaveDetections upserts detections by id in one batch (one
+	// transaction). A detection's identity (code, cluster, cluster_alias,
+	// instance, detected_at) is the one it was first saved with: later saves
+	// update only state, changed_at, cleared_at, suggested_action,
+	// description, evidence and downtimed, and their identity fields are
+	// ignored. For duplicate ids in one batch the later in the slice wins,
+	// with the identity of the first. The detection is stored as given,
+	// nanoseconds included. An empty batch is a no-op. Every detection needs
+	// an id, a code, a valid instance and a detected_at, its times must be
+	// valid and its id, code, cluster and cluster_alias valid UTF-8 without
+	// NUL, or the whole batch is refused with ErrInvalidArgument.
+	SaveDetections(ctx context.Context, ds []*analyzerv1.Detection) error
+
+	// ListDetections returns one page of the detections f selects, newest
+	// first (detected_at at microsecond precision descending, then id
+	// descending, bytewise), and the token of the next page, "" after the
+	// last. A page token that no
+	// ListDetections returned, a negative page size or an invalid instance
+	// is refused with ErrInvalidArgument. Pages are read by keyset, so
+	// detections saved between two calls do not shift later pages.
+	ListDetections(ctx context.Context, f DetectionFilter) ([]*analyzerv1.Detection, string, error)
+
+	// BeginDowntime records a downtime, replacing any the instance has, even
+	// one in force. Its times are kept in UTC to the microsecond. The key must
+	// be valid, StartedAt set, EndsAt after StartedAt at that precision, and
+	// Owner and Reason valid UTF-8 without NUL and no longer than their
+	// limits, or it is refused with ErrInvalidArgument.
+	BeginDowntime(ctx context.Context, d Downtime) error
+
+	// EndDowntime forgets the downtime of key. It returns an error wrapping
+	// ErrNotFound when none is in force at now (EndsAt > now); an expired
+	// one is forgotten all the same. The store keeps no history of
+	// downtimes. An invalid key or a zero now is refused with
+	// ErrInvalidArgument.
+	EndDowntime(ctx context.Context, key topology.InstanceKey, now time.Time) error
+
+	// ListDowntimes returns the downtimes in force at now (EndsAt > now),
+	// ordered by key; a downtime that has not started yet is in force. A zero
+	// now is refused with ErrInvalidArgument.
+	ListDowntimes(ctx context.Context, now time.Time) ([]Downtime, error)
 
 	// Close releases the store's resources. The store is unusable afterwards.
 	Close()

@@ -3,7 +3,10 @@ package analyzer
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
+
+	"github.com/vigil-db/vigil/services/analyzer/analysis"
 )
 
 // Config is the analyzer's configuration.
@@ -21,6 +24,33 @@ type Config struct {
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
 	// LagThreshold is the lag above which a replica shows as lagging.
 	LagThreshold time.Duration `yaml:"lag_threshold"`
+
+	// PollInterval is discovery's poll interval; with ValiditySlack it
+	// makes the validity window: an instance whose newest probe is older
+	// than that counts as hung.
+	PollInterval  time.Duration `yaml:"poll_interval"`
+	ValiditySlack time.Duration `yaml:"validity_slack"`
+	// SafetyPassInterval is how often every cluster is analysed again, on
+	// top of the analysis each snapshot triggers for its own cluster.
+	SafetyPassInterval time.Duration `yaml:"safety_pass_interval"`
+	// SemiSyncConfirmation is how long a semi-sync master must lack acks
+	// before it counts as locked.
+	SemiSyncConfirmation time.Duration `yaml:"semi_sync_confirmation"`
+	// EnforceExactSemiSync makes more acking replicas than wanted a problem.
+	EnforceExactSemiSync bool `yaml:"enforce_exact_semi_sync"`
+	// IgnoreInstances are regular expressions on host:port of instances that
+	// are never analysed.
+	IgnoreInstances []string `yaml:"ignore_instances"`
+	// EmergencyProbeInterval bounds how often an instance with a failure and
+	// its replicas are re-probed out of turn.
+	EmergencyProbeInterval time.Duration `yaml:"emergency_probe_interval"`
+	// RestartReplicationInterval bounds how often replication is restarted
+	// on the lagging replicas of an unreachable master.
+	RestartReplicationInterval time.Duration `yaml:"restart_replication_interval"`
+	// DowntimeRefresh is how often downtimes are read from the store.
+	DowntimeRefresh time.Duration `yaml:"downtime_refresh"`
+	// EventBuffer is how many failure events a subscriber may fall behind.
+	EventBuffer int `yaml:"event_buffer"`
 }
 
 // DefaultConfig returns the defaults for one analyzer next to one discovery member.
@@ -33,6 +63,15 @@ func DefaultConfig() Config {
 		ReconnectMin:    100 * time.Millisecond,
 		ReconnectMax:    5 * time.Second,
 		LagThreshold:    10 * time.Second,
+
+		PollInterval:               time.Second,
+		ValiditySlack:              time.Second,
+		SafetyPassInterval:         250 * time.Millisecond,
+		SemiSyncConfirmation:       5 * time.Second,
+		EmergencyProbeInterval:     250 * time.Millisecond,
+		RestartReplicationInterval: 10 * time.Second,
+		DowntimeRefresh:            2 * time.Second,
+		EventBuffer:                10000,
 	}
 }
 
@@ -59,5 +98,35 @@ func (c Config) Validate() error {
 	if c.LagThreshold < 0 {
 		errs = append(errs, fmt.Errorf("analyzer.lag_threshold: %s is negative", c.LagThreshold))
 	}
+	for name, d := range map[string]time.Duration{
+		"poll_interval": c.PollInterval, "safety_pass_interval": c.SafetyPassInterval,
+		"emergency_probe_interval": c.EmergencyProbeInterval, "restart_replication_interval": c.RestartReplicationInterval,
+		"downtime_refresh": c.DowntimeRefresh,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("analyzer.%s: %s must be above 0", name, d))
+		}
+	}
+	if c.ValiditySlack < 0 || c.SemiSyncConfirmation < 0 {
+		errs = append(errs, fmt.Errorf("analyzer.validity_slack/semi_sync_confirmation: must not be negative"))
+	}
+	if c.EventBuffer < 1 {
+		errs = append(errs, fmt.Errorf("analyzer.event_buffer: %d must be at least 1", c.EventBuffer))
+	}
+	for i, p := range c.IgnoreInstances {
+		if _, err := regexp.Compile(p); err != nil {
+			errs = append(errs, fmt.Errorf("analyzer.ignore_instances[%d]: %w", i, err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// analysisConfig is the part of the configuration the rules use.
+func (c Config) analysisConfig() analysis.Config {
+	return analysis.Config{
+		ValidityWindow:       c.PollInterval + c.ValiditySlack,
+		LagThreshold:         c.LagThreshold,
+		SemiSyncConfirmation: c.SemiSyncConfirmation,
+		EnforceExactSemiSync: c.EnforceExactSemiSync,
+	}
 }

@@ -1,22 +1,29 @@
 // Package analyzer is the analyzer service: it follows the snapshot streams of
-// every discovery member, keeps the replication graph of every cluster and
-// answers topology queries.
+// every discovery member, keeps the replication graph of every cluster,
+// analyses each cluster whenever a snapshot changes it, emits failure
+// events and answers topology queries.
 package analyzer
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
+	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 
+	"github.com/vigil-db/vigil/pkg/fanout"
 	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/store"
+	"github.com/vigil-db/vigil/pkg/topology"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+	"github.com/vigil-db/vigil/services/analyzer/analysis"
+	"github.com/vigil-db/vigil/services/analyzer/detect"
 	"github.com/vigil-db/vigil/services/analyzer/feed"
 	"github.com/vigil-db/vigil/services/analyzer/view"
 )
@@ -24,6 +31,9 @@ import (
 // Store is the persistence the analyzer needs.
 type Store interface {
 	ReplaceClusters(ctx context.Context, clusters []store.Cluster) error
+	SaveDetections(ctx context.Context, ds []*analyzerv1.Detection) error
+	ListDetections(ctx context.Context, f store.DetectionFilter) ([]*analyzerv1.Detection, string, error)
+	ListDowntimes(ctx context.Context, now time.Time) ([]store.Downtime, error)
 }
 
 // Deps are the service's collaborators.
@@ -34,13 +44,28 @@ type Deps struct {
 
 // Service is one analyzer process.
 type Service struct {
-	cfg   Config
-	store Store
-	log   *slog.Logger
-	state *view.State
+	cfg     Config
+	store   Store
+	log     *slog.Logger
+	state   *view.State
+	tracker *detect.Tracker
+	// events holds the active detections for the failure event streams; a
+	// cleared detection is removed with its final state as last word.
+	events *fanout.Hub[string, *analyzerv1.Detection]
+	ignore []*regexp.Regexp
+	// stopping is closed when Run's context ends, to end open streams.
+	stopping chan struct{}
 
-	mu     sync.Mutex
-	synced map[string]bool // discovery sources that completed an initial sync
+	// discovery holds a client per discovery member, for emergency reads.
+	discovery []discoveryv1.DiscoveryServiceClient
+	throttle  *throttle
+
+	downtimes atomic.Pointer[map[topology.InstanceKey]time.Time]
+
+	mu       sync.Mutex
+	synced   map[string]bool              // discovery sources that completed an initial sync
+	warnings map[string][]analysis.Warning // by cluster
+	unsaved  []*analyzerv1.Detection       // detection changes not yet in the store
 }
 
 // New returns an analyzer. It starts nothing: call Run.
@@ -48,18 +73,30 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{
-		cfg:    cfg,
-		store:  deps.Store,
-		log:    deps.Logger.With("service", "analyzer"),
-		state:  view.NewState(),
-		synced: make(map[string]bool),
-	}, nil
+	s := &Service{
+		cfg:      cfg,
+		store:    deps.Store,
+		log:      deps.Logger.With("service", "analyzer"),
+		state:    view.NewState(),
+		tracker:  detect.NewTracker(),
+		events:   fanout.New[string, *analyzerv1.Detection](cfg.EventBuffer),
+		stopping: make(chan struct{}),
+		throttle: newThrottle(),
+		synced:   make(map[string]bool),
+		warnings: make(map[string][]analysis.Warning),
+	}
+	for _, p := range cfg.IgnoreInstances {
+		s.ignore = append(s.ignore, regexp.MustCompile(p)) // validated in Config.Validate
+	}
+	empty := map[topology.InstanceKey]time.Time{}
+	s.downtimes.Store(&empty)
+	return s, nil
 }
 
 // Register registers the gRPC handlers.
 func (s *Service) Register(srv *grpc.Server) {
 	topologyv1.RegisterTopologyServiceServer(srv, &topologyServer{svc: s})
+	analyzerv1.RegisterAnalyzerServiceServer(srv, &analyzerServer{svc: s})
 }
 
 // Synced reports whether every discovery member's stream has delivered its
@@ -70,8 +107,8 @@ func (s *Service) Synced() bool {
 	return len(s.synced) == len(s.cfg.DiscoveryAddrs)
 }
 
-// Run follows every discovery member and persists cluster membership until
-// ctx is done.
+// Run follows every discovery member, analyses, and persists until ctx is
+// done.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -81,9 +118,11 @@ func (s *Service) Run(ctx context.Context) error {
 			return fmt.Errorf("analyzer: %w", err)
 		}
 		defer conn.Close()
+		client := discoveryv1.NewDiscoveryServiceClient(conn)
+		s.discovery = append(s.discovery, client)
 		f := &feed.Feed{
 			Source:     addr,
-			Client:     discoveryv1.NewDiscoveryServiceClient(conn),
+			Client:     client,
 			Subscriber: s.cfg.Name,
 			Sink:       s.state,
 			Log:        s.log,
@@ -97,50 +136,13 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		wg.Go(func() { _ = f.Run(ctx) })
 	}
-	s.persistLoop(ctx)
-	return nil
-}
-
-// persistLoop writes the cluster list whenever it changed.
-func (s *Service) persistLoop(ctx context.Context) {
-	tick := time.NewTicker(s.cfg.PersistInterval)
-	defer tick.Stop()
-	var written []store.Cluster
-	for {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
-		clusters := storeClusters(s.state.View())
-		if slices.EqualFunc(clusters, written, sameCluster) {
-			continue
-		}
-		if err := s.store.ReplaceClusters(ctx, clusters); err != nil {
-			s.log.Warn("saving clusters failed, will retry", "err", err)
-			continue
-		}
-		written = clusters
-	}
-}
-
-func storeClusters(v *view.View) []store.Cluster {
-	out := make([]store.Cluster, 0, len(v.Graph.Clusters))
-	for _, c := range v.Graph.Clusters {
-		out = append(out, store.Cluster{Name: c.Name, Alias: c.Alias, Domain: c.Domain, Master: c.Master, Members: c.Members})
-	}
-	slices.SortFunc(out, func(a, b store.Cluster) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
+	wg.Go(func() {
+		<-ctx.Done()
+		close(s.stopping)
 	})
-	return out
-}
-
-func sameCluster(a, b store.Cluster) bool {
-	return a.Name == b.Name && a.Alias == b.Alias && a.Domain == b.Domain && a.Master == b.Master && slices.Equal(a.Members, b.Members)
+	wg.Go(func() { s.refreshDowntimes(ctx) })
+	wg.Go(func() { s.persistDetections(ctx) })
+	wg.Go(func() { s.analysisLoop(ctx) })
+	s.persistClusters(ctx)
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/store/internal/rules"
 	"github.com/vigil-db/vigil/pkg/topology"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
@@ -25,6 +26,8 @@ type Store struct {
 	instances  map[topology.InstanceKey]store.Instance
 	clusters   map[string]store.Cluster // Members unused: they follow from instances
 	recoveries *store.GlobalRecoveries  // nil until set
+	detections map[string]*analyzerv1.Detection
+	downtimes  map[topology.InstanceKey]store.Downtime
 }
 
 var _ store.Store = (*Store)(nil)
@@ -32,8 +35,10 @@ var _ store.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		instances: make(map[topology.InstanceKey]store.Instance),
-		clusters:  make(map[string]store.Cluster),
+		instances:  make(map[topology.InstanceKey]store.Instance),
+		clusters:   make(map[string]store.Cluster),
+		detections: make(map[string]*analyzerv1.Detection),
+		downtimes:  make(map[topology.InstanceKey]store.Downtime),
 	}
 }
 

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +142,10 @@ func TestOpenConcurrently(t *testing.T) {
 // checkMigrations checks that each migration was recorded once.
 func checkMigrations(t *testing.T, dsn string) {
 	t.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("list migrations: %d files, %v", len(files), err)
+	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -151,8 +156,8 @@ func checkMigrations(t *testing.T, dsn string) {
 	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&versions, &distinct); err != nil {
 		t.Fatalf("read schema_migrations: %v", err)
 	}
-	if versions != 1 || distinct != 1 {
-		t.Errorf("schema_migrations holds %d rows (%d versions), want 1 for 0001_init.sql", versions, distinct)
+	if versions != len(files) || distinct != len(files) {
+		t.Errorf("schema_migrations holds %d rows (%d versions), want one for each of %q", versions, distinct, files)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/topology"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 )
 
 func testCopiesInstances(t *testing.T, s store.Store) {
@@ -48,4 +49,21 @@ func testCopiesClusters(t *testing.T, s store.Store) {
 	got[0].Members[0] = key("db9", 3306)
 	got[0].Alias = "changed"
 	checkClusters(t, s, want)
+}
+
+func testCopiesDetections(t *testing.T, s store.Store) {
+	d := NewDetection("d1", "orders", key("db1", 3306), at(1))
+	want := proto.CloneOf(d)
+	saveDetections(t, s, d)
+
+	d.Description = "changed by the caller after saving"
+	d.Evidence[0].Statement = "changed"
+	got := listDetections(t, s, store.DetectionFilter{})
+	checkDetections(t, "ListDetections after changing the saved detection", got, []*analyzerv1.Detection{want})
+
+	got[0].Description = "changed by the caller after ListDetections"
+	got[0].Instance.Host = "changed"
+	got[0].Evidence = nil
+	checkDetections(t, "ListDetections after changing a returned detection",
+		listDetections(t, s, store.DetectionFilter{}), []*analyzerv1.Detection{want})
 }

@@ -19,8 +19,11 @@ type Problem struct {
 	// Evidence holds what the observers said of the instance and of each of
 	// its replicas.
 	Evidence []InstanceEvidence
-	// Replicas are the instance's direct replicas, for emergency reads.
+	// Replicas are the instance's direct replicas.
 	Replicas []topology.InstanceKey
+	// Related are the instances to read again with it when the evidence
+	// needs refreshing: its master, if any, and its replicas.
+	Related []topology.InstanceKey
 }
 
 // InstanceEvidence is one statement about one instance.
@@ -64,8 +67,12 @@ func problem(r Rule, f *Facts) Problem {
 	for _, e := range f.Health.Evidence {
 		p.Evidence = append(p.Evidence, InstanceEvidence{Instance: f.Key, Evidence: e})
 	}
+	if f.HasMaster {
+		p.Related = append(p.Related, f.Master)
+	}
 	for _, rep := range f.Replicas {
 		p.Replicas = append(p.Replicas, rep.Key)
+		p.Related = append(p.Related, rep.Key)
 		for _, e := range rep.Health.Evidence {
 			if rep.Valid() {
 				e.Statement = "replica " + channelText(rep.Channel, rep.Lagging)

@@ -1,0 +1,135 @@
+package analyzer
+
+import (
+	"context"
+	"time"
+
+	"github.com/vigil-db/vigil/pkg/topology"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+	"github.com/vigil-db/vigil/services/analyzer/analysis"
+	"github.com/vigil-db/vigil/services/analyzer/detect"
+	"github.com/vigil-db/vigil/services/analyzer/view"
+)
+
+// analysisLoop analyses the clusters of changed instances as soon as their
+// snapshots arrive, and every cluster on each safety pass (validity also
+// lapses with time alone: a hung probe sends nothing).
+func (s *Service) analysisLoop(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.SafetyPassInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.state.Changed():
+			s.analyzeChanged(ctx)
+		case <-tick.C:
+			s.analyzeAll(ctx)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (s *Service) analyzeChanged(ctx context.Context) {
+	dirty := s.state.TakeDirty()
+	v := s.state.View()
+	now := time.Now()
+	done := map[string]bool{}
+	for _, key := range dirty {
+		n, ok := v.Graph.Nodes[key]
+		if !ok || done[n.Cluster] {
+			continue
+		}
+		done[n.Cluster] = true
+		s.analyzeCluster(ctx, v, v.Graph.Clusters[n.Cluster], now)
+	}
+}
+
+func (s *Service) analyzeAll(ctx context.Context) {
+	s.state.TakeDirty()
+	v := s.state.View()
+	now := time.Now()
+	clusters := make(map[string]bool, len(v.Graph.Clusters))
+	instances := make(map[topology.InstanceKey]bool, len(v.Graph.Nodes))
+	for name, c := range v.Graph.Clusters {
+		clusters[name] = true
+		s.analyzeCluster(ctx, v, c, now)
+	}
+	for key := range v.Graph.Nodes {
+		instances[key] = true
+	}
+	s.publish(s.tracker.Retain(clusters, instances, now))
+	s.mu.Lock()
+	for name := range s.warnings {
+		if !clusters[name] {
+			delete(s.warnings, name)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// analyzeCluster runs the rules over one cluster, records what changed and
+// starts the emergency reads its problems call for.
+func (s *Service) analyzeCluster(ctx context.Context, v *view.View, c *topology.Cluster, now time.Time) {
+	in := analysis.Input{
+		Now:          now,
+		Cluster:      c,
+		Graph:        v.Graph,
+		Observations: v.Evidence,
+		LastGood:     func(k topology.InstanceKey) *topologyv1.Snapshot { return v.Observation(k).LastGood },
+		Downtimed:    func(k topology.InstanceKey) bool { return s.downtimed(k, now) },
+		Ignored:      s.ignored,
+		ActiveSince:  s.tracker.ActiveSince,
+	}
+	problems, warnings := analysis.Analyze(in, s.cfg.analysisConfig())
+	s.mu.Lock()
+	s.warnings[c.Name] = warnings
+	s.mu.Unlock()
+
+	scope := detect.Scope{Cluster: c.Name, Alias: c.Alias, Members: c.Members}
+	s.publish(s.tracker.Update(scope, problems, now))
+	s.emergency(ctx, problems, now)
+}
+
+// publish sends detection changes to the event streams, the log and the
+// store.
+func (s *Service) publish(changes []*analyzerv1.Detection) {
+	if len(changes) == 0 {
+		return
+	}
+	for _, d := range changes {
+		if d.GetState() == analyzerv1.DetectionState_DETECTION_STATE_CLEARED {
+			s.events.Remove(d.GetId(), d)
+		} else {
+			s.events.Set(d.GetId(), d)
+		}
+		s.log.Info("detection "+stateWord(d.GetState()),
+			"analysis", d.GetCode(), "cluster", d.GetCluster(), "instance", keyText(d.GetInstance()),
+			"detection_id", d.GetId(), "downtimed", d.GetDowntimed())
+	}
+	s.mu.Lock()
+	s.unsaved = append(s.unsaved, changes...)
+	s.mu.Unlock()
+}
+
+func (s *Service) ignored(key topology.InstanceKey) bool {
+	text := key.String()
+	for _, re := range s.ignore {
+		if re.MatchString(text) {
+			return true
+		}
+	}
+	return false
+}
+
+func stateWord(st analyzerv1.DetectionState) string {
+	switch st {
+	case analyzerv1.DetectionState_DETECTION_STATE_STARTED:
+		return "started"
+	case analyzerv1.DetectionState_DETECTION_STATE_CHANGED:
+		return "changed"
+	case analyzerv1.DetectionState_DETECTION_STATE_CLEARED:
+		return "cleared"
+	}
+	return "unknown"
+}
