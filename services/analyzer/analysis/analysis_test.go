@@ -318,6 +318,13 @@ func TestDecisionTable(t *testing.T) {
 		{"nobody observes the master: nothing decided",
 			scenario{nodes: []node{state(master, "unknown"), connecting(replica2), connecting(replica3)}},
 			nil},
+		{"replica only reported by its master, never probed: nothing decided about it",
+			scenario{nodes: []node{with(master, func(n *node) {
+				n.mutate = func(s *topologyv1.Snapshot) {
+					s.Replicas = []*topologyv1.ReplicaRef{{Key: key(7).Proto()}}
+				}
+			})}},
+			nil},
 		{"ignored master is not analysed",
 			scenario{nodes: []node{state(master, "dead"), connecting(replica2)}, ignore: []uint16{1}},
 			nil},

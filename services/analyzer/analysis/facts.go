@@ -159,9 +159,9 @@ func buildFacts(in Input, cfg Config) []*Facts {
 		for _, rk := range n.Replicas {
 			snap := in.LastGood(rk)
 			r := ReplicaFacts{Key: rk, Health: health[rk], Channel: channelFrom(snap, key)}
-			if lag := r.Channel.SecondsBehindSource; lag != nil {
+			if lag := r.Channel.GetSecondsBehindSource(); r.Channel != nil && r.Channel.SecondsBehindSource != nil {
 				// A delayed replica is behind on purpose.
-				behind := time.Duration(*lag-int64(r.Channel.GetSqlDelay())) * time.Second
+				behind := time.Duration(lag-int64(r.Channel.GetSqlDelay())) * time.Second
 				r.Lagging = behind > cfg.LagThreshold
 			}
 			f.Replicas = append(f.Replicas, r)
