@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-db/vigil/pkg/store/postgres"
 	"github.com/vigil-db/vigil/pkg/store/postgres/pgtest"
 	"github.com/vigil-db/vigil/pkg/topology"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -34,6 +35,7 @@ type stack struct {
 	cancel    context.CancelFunc
 	done      chan error
 	topology  topologyv1.TopologyServiceClient
+	analyzer  analyzerv1.AnalyzerServiceClient
 	discovery discoveryv1.DiscoveryServiceClient
 	recovery  recoveryv1.RecoveryServiceClient
 	gateway   string // base URL
@@ -49,6 +51,7 @@ func testConfig(t *testing.T) app.Config {
 	cfg.Recovery.ListenAddr = "127.0.0.1:0"
 	cfg.Gateway.ListenAddr = "127.0.0.1:0"
 	cfg.Discovery.PollInterval = pollInterval
+	cfg.Analyzer.PollInterval = pollInterval
 	cfg.Discovery.ConnectTimeout = 250 * time.Millisecond
 	cfg.Discovery.ReadTimeout = 500 * time.Millisecond
 	cfg.Discovery.PersistInterval = 200 * time.Millisecond
@@ -66,8 +69,14 @@ var sandboxCreds = mysql.Credentials{User: sandbox.DefaultUser, Password: sandbo
 // startStack starts the configured services and stops them when the test ends.
 func startStack(t *testing.T, cfg app.Config) *stack {
 	t.Helper()
+	return startStackAs(t, cfg, sandboxCreds.User, sandboxCreds.Password)
+}
+
+// startStackAs starts the services probing MySQL as user.
+func startStackAs(t *testing.T, cfg app.Config, user, password string) *stack {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Start(ctx, cfg, sandboxCreds, testLogger())
+	a, err := app.Start(ctx, cfg, mysql.Credentials{User: user, Password: password}, testLogger())
 	if err != nil {
 		cancel()
 		t.Fatalf("start vigil: %v", err)
@@ -77,7 +86,9 @@ func startStack(t *testing.T, cfg app.Config) *stack {
 	t.Cleanup(s.stop)
 
 	if addr := a.Addr(app.Analyzer); addr != "" {
-		s.topology = topologyv1.NewTopologyServiceClient(dial(t, addr))
+		conn := dial(t, addr)
+		s.topology = topologyv1.NewTopologyServiceClient(conn)
+		s.analyzer = analyzerv1.NewAnalyzerServiceClient(conn)
 	}
 	if addr := a.Addr(app.Discovery); addr != "" {
 		s.discovery = discoveryv1.NewDiscoveryServiceClient(dial(t, addr))

@@ -1,14 +1,17 @@
 // Package recovery is the recovery service: it acts on failures and answers
-// for what it did. So far it holds the global switch for automated recoveries.
+// for what it did. So far it holds the global switch for automated recoveries
+// and instance downtimes.
 package recovery
 
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/vigil-db/vigil/pkg/store"
+	"github.com/vigil-db/vigil/pkg/topology"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 )
 
@@ -16,6 +19,9 @@ import (
 type Store interface {
 	GetGlobalRecoveries(ctx context.Context) (store.GlobalRecoveries, error)
 	SetGlobalRecoveries(ctx context.Context, g store.GlobalRecoveries) error
+	BeginDowntime(ctx context.Context, d store.Downtime) error
+	EndDowntime(ctx context.Context, key topology.InstanceKey, now time.Time) error
+	ListDowntimes(ctx context.Context, now time.Time) ([]store.Downtime, error)
 }
 
 // Deps are the service's collaborators.

@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"io"
+	"net"
+	"sync"
+	"testing"
+)
+
+// tcpProxy forwards connections from a loopback port to a server. Cut
+// closes the port and every connection opened after Mark, leaving the older
+// ones (replication streams) flowing: the server becomes unreachable to
+// whoever connected since, and only to them.
+type tcpProxy struct {
+	lis    net.Listener
+	target string
+
+	mu     sync.Mutex
+	conns  []net.Conn // client side of every proxied connection
+	marked int        // len(conns) at Mark
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{lis: lis, target: target}
+	go p.serve()
+	t.Cleanup(func() { p.Cut(); p.closeAll() })
+	return p
+}
+
+// Addr is the proxy's host:port.
+func (p *tcpProxy) Addr() string { return p.lis.Addr().String() }
+
+func (p *tcpProxy) serve() {
+	for {
+		client, err := p.lis.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, client)
+		p.mu.Unlock()
+		go pipe(client, server)
+		go pipe(server, client)
+	}
+}
+
+func pipe(dst, src net.Conn) {
+	_, _ = io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+}
+
+// Mark remembers which connections exist now.
+func (p *tcpProxy) Mark() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.marked = len(p.conns)
+}
+
+// Cut refuses new connections and closes those opened after Mark.
+func (p *tcpProxy) Cut() {
+	p.lis.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns[p.marked:] {
+		c.Close()
+	}
+}
+
+func (p *tcpProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
