@@ -57,6 +57,7 @@ func testConfig(t *testing.T) app.Config {
 	cfg.Discovery.PersistInterval = 200 * time.Millisecond
 	cfg.Analyzer.PersistInterval = 200 * time.Millisecond
 	cfg.Analyzer.ReconnectMax = 500 * time.Millisecond
+	cfg.Analyzer.DowntimeRefresh = 100 * time.Millisecond
 	cfg.Analyzer.DiscoveryAddrs = []string{cfg.Discovery.ListenAddr}
 	cfg.Gateway.DiscoveryAddr = cfg.Discovery.ListenAddr
 	cfg.Gateway.AnalyzerAddr = cfg.Analyzer.ListenAddr
