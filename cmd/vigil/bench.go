@@ -22,8 +22,11 @@ import (
 
 // runBench measures probing against a sandbox topology and prints numbers.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "detect" {
+		return runBenchDetect(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "probe" {
-		return fmt.Errorf("%w: vigil bench probe [flags]", errUsage)
+		return fmt.Errorf("%w: vigil bench probe|detect [flags]", errUsage)
 	}
 	fs := flag.NewFlagSet("vigil bench probe", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -31,7 +34,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workers := fs.Int("workers", 8, "concurrent probes in the throughput phase")
 	duration := fs.Duration("duration", 5*time.Second, "length of each phase")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 
 	dir, err := os.MkdirTemp("", "vigil-bench")

@@ -26,7 +26,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	exit := fs.Bool("exit", false, "exit once the topology is printed instead of serving until interrupted")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 
 	dir, err := os.MkdirTemp("", "vigil-demo")

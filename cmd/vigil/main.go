@@ -5,38 +5,32 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/vigil-db/vigil/pkg/process"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "vigil:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "vigil:", err)
-		os.Exit(1)
-	}
+	process.Exit("vigil", err)
 }
 
-// errUsage marks errors in how vigil was called.
-var errUsage = errors.New("usage")
+// errUsage marks errors in how vigil was called; process.Exit exits 2 for
+// them.
+var errUsage = process.ErrUsage
 
 const usage = `Usage:
   vigil [flags]                 run the services (all by default)
   vigil demo [flags]            start a sandbox topology, discover it, print it, serve until Ctrl-C
   vigil sandbox up|down|status  manage a local MariaDB sandbox topology
   vigil bench probe [flags]     measure probe cost against a sandbox topology
+  vigil bench detect [flags]    measure failure detection latency against a sandbox topology
 
 Run "vigil <command> -h" for the flags of a command.
 `

@@ -20,7 +20,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		wantErr string
 		usage   bool
 	}{
-		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined"},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined", usage: true},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument", usage: true},
 		{name: "unknown service", args: []string{"--services=discovery,nope", "--store=memory"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"}, wantErr: `"nope" is not one of`},
 		{name: "bad seed", args: []string{"--store=memory", "--seed=db1"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"}, wantErr: "discovery.seeds[0]"},
@@ -28,7 +28,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{name: "unreachable PostgreSQL", args: []string{"--services=recovery", "--store=postgres://postgres@127.0.0.1:1/vigil?connect_timeout=2"}, wantErr: "127.0.0.1:1"},
 		{name: "missing config file", args: []string{"--config=/nonexistent/vigil.yaml"}, wantErr: "read config"},
 		{name: "bad sandbox command", args: []string{"sandbox", "sideways"}, wantErr: "unknown sandbox command", usage: true},
-		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe", usage: true},
+		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe|detect", usage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,7 +34,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	dir := fs.String("dir", ".sandbox", "directory holding the sandbox")
 	basePort := fs.Int("base-port", 24001, "port of the first instance; the others follow")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	switch args[0] {
 	case "up":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-db/vigil/internal/app"
 	"github.com/vigil-db/vigil/pkg/mysql"
+	"github.com/vigil-db/vigil/pkg/process"
 )
 
 // runServices runs the configured services until ctx is done.
@@ -26,11 +27,8 @@ func runServices(ctx context.Context, args []string, stderr io.Writer, getenv fu
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nMySQL credentials come from VIGIL_MYSQL_USER and VIGIL_MYSQL_PASSWORD, or VIGIL_MYSQL_CREDENTIALS_FILE.\n")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := process.ParseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 
 	cfg, err := app.LoadConfig(*configPath, getenv)
