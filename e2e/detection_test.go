@@ -245,3 +245,63 @@ func holdConnections(t *testing.T, inst *sandbox.Instance, atMost int) func() {
 		db.Close()
 	}
 }
+
+// TestDetectFrozenMasterWithLaggingReplicas: replicas lag behind a master
+// that then freezes. Their IO threads still look fine, so the analyzer
+// restarts replication on them to force a verdict.
+func TestDetectFrozenMasterWithLaggingReplicas(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	m := topo.Master()
+	if err := m.Exec(ctxT(t), "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT)"); err != nil {
+		t.Fatal(err)
+	}
+	// Replicas that would wait a minute before giving up on a silent
+	// master: only the analyzer's restart can bring the verdict sooner.
+	for _, r := range topo.Instances()[1:] {
+		if err := r.Exec(ctxT(t), "STOP SLAVE; SET GLOBAL slave_net_timeout=60; START SLAVE"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := topo.WaitReplicating(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Discovery.Seeds = []string{m.Key}
+	cfg.Analyzer.LagThreshold = time.Second
+	s := startStack(t, cfg)
+	waitForCluster(t, s, m.Key, 3)
+	events := followEvents(t, s)
+
+	// Block the SQL threads (a global read lock held by a session) while the
+	// master keeps writing: the replicas fall behind with their IO threads up.
+	for _, r := range topo.Instances()[1:] {
+		lock, err := r.AdminDB().Conn(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lock.Close() })
+		if _, err := lock.ExecContext(ctxT(t), "FLUSH TABLES WITH READ LOCK"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "replicas lag", func() error {
+		if err := m.Exec(ctxT(t), "INSERT INTO app.t VALUES ()"); err != nil {
+			return err
+		}
+		for _, r := range topo.Instances()[1:] {
+			ch := getInstance(t, s, r.Key).GetSnapshot().GetChannels()[0]
+			if ch.GetSecondsBehindSource() < 2 {
+				return fmt.Errorf("%s lag %d", r.Key, ch.GetSecondsBehindSource())
+			}
+		}
+		return nil
+	})
+
+	t.Cleanup(func() { _ = m.Thaw() })
+	if err := m.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	_, lagging := events.waitFor(t, "UnreachableMasterWithLaggingReplicas", m.Key, 5*time.Second)
+	_, dead := events.waitFor(t, "DeadMaster", m.Key, 10*time.Second) // well before slave_net_timeout
+	t.Logf("DeadMaster %s after the lagging verdict", dead.Sub(lagging).Round(time.Millisecond))
+}
