@@ -27,6 +27,7 @@ test: deps
 
 bench: deps
 	$(GO) run ./cmd/vigil bench probe
+	$(GO) run ./cmd/vigil bench detect --runs 20
 
 # Code generation uses tools pinned in tools/go.mod, built into bin/.
 tools: $(TOOLS)
