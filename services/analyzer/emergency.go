@@ -15,11 +15,10 @@ import (
 // emergencyTimeout bounds one emergency read or restart.
 const emergencyTimeout = 5 * time.Second
 
-// reprobeCodes are the problems on which the failed instance and its
-// replicas are read again at once instead of at their next poll: a master
-// or intermediate master whose probe failed, and replicas that cannot reach
-// a master that answers.
-var reprobeCodes = map[string]bool{
+// While an instance's own probe fails (the Unreachable family), it and its
+// replicas are re-read at every chance, throttled, so the verdict follows
+// the replicas the moment they notice.
+var reprobeWhileCodes = map[string]bool{
 	analysis.CodeUnreachableMaster:                                true,
 	analysis.CodeUnreachableMasterWithLaggingReplicas:             true,
 	analysis.CodeUnreachableIntermediateMaster:                    true,
@@ -27,16 +26,30 @@ var reprobeCodes = map[string]bool{
 	analysis.CodeUnreachableCoMaster:                              true,
 	analysis.CodeDeadMasterAndReplicas:                            true,
 	analysis.CodeDeadIntermediateMasterAndReplicas:                true,
-	analysis.CodeAllMasterReplicasNotReplicating:                  true,
-	analysis.CodeAllMasterReplicasNotReplicatingOrDead:            true,
-	analysis.CodeFirstTierReplicaFailingToConnectToMaster:         true,
+}
+
+// Problems Vigil can see clearly but whose evidence is worth a second look
+// (a master that answers while its replicas say they cannot reach it) are
+// re-read once when they start or change.
+var reprobeOnceCodes = map[string]bool{
+	analysis.CodeAllMasterReplicasNotReplicating:          true,
+	analysis.CodeAllMasterReplicasNotReplicatingOrDead:    true,
+	analysis.CodeFirstTierReplicaFailingToConnectToMaster: true,
 }
 
 // emergency starts, in the background, the reads and restarts the problems
-// call for, each throttled per instance.
-func (s *Service) emergency(ctx context.Context, problems []analysis.Problem, now time.Time) {
+// call for, each throttled per instance. changed holds the detections that
+// just started or changed.
+func (s *Service) emergency(ctx context.Context, problems []analysis.Problem, changed []*analyzerv1.Detection, now time.Time) {
+	fresh := map[string]bool{}
+	for _, d := range changed {
+		if d.GetState() != analyzerv1.DetectionState_DETECTION_STATE_CLEARED {
+			fresh[d.GetCode()+"/"+keyText(d.GetInstance())] = true
+		}
+	}
 	for _, p := range problems {
-		if reprobeCodes[p.Code] && s.throttle.allow("probe", p.Instance, now, s.cfg.EmergencyProbeInterval) {
+		again := reprobeWhileCodes[p.Code] || (reprobeOnceCodes[p.Code] && fresh[p.Code+"/"+p.Instance.String()])
+		if again && s.throttle.allow("probe", p.Instance, now, s.cfg.EmergencyProbeInterval) {
 			keys := append([]topology.InstanceKey{p.Instance}, p.Related...)
 			go s.probeNow(ctx, keys)
 		}

@@ -87,8 +87,9 @@ func (s *Service) analyzeCluster(ctx context.Context, v *view.View, c *topology.
 	s.mu.Unlock()
 
 	scope := detect.Scope{Cluster: c.Name, Alias: c.Alias, Members: c.Members}
-	s.publish(s.tracker.Update(scope, problems, now))
-	s.emergency(ctx, problems, now)
+	changes := s.tracker.Update(scope, problems, now)
+	s.publish(changes)
+	s.emergency(ctx, problems, changes, now)
 }
 
 // publish sends detection changes to the event streams, the log and the

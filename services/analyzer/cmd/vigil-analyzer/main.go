@@ -9,19 +9,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
-	"github.com/vigil-db/vigil/pkg/config"
-	"github.com/vigil-db/vigil/pkg/grpcx"
+	"github.com/vigil-db/vigil/pkg/process"
 	"github.com/vigil-db/vigil/pkg/store/backend"
 	"github.com/vigil-db/vigil/services/analyzer"
 )
@@ -30,19 +27,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
 	stop()
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "vigil-analyzer:", oneLine(err))
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "vigil-analyzer:", oneLine(err))
-		os.Exit(1)
-	}
+	process.Exit("vigil-analyzer", err)
 }
-
-// errUsage marks errors in how the command was called.
-var errUsage = errors.New("usage")
 
 // run serves the analyzer until ctx is done. ready, when not nil, is called
 // with the bound gRPC address before serving starts.
@@ -52,22 +38,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	configPath := fs.String("config", getenv("VIGIL_CONFIG"), "YAML configuration `file` (env VIGIL_CONFIG)")
 	listen := fs.String("listen", "", "gRPC listen `address`, overriding analyzer.listen")
 	discoveryAddrs := fs.String("discovery", "", "comma-separated gRPC `addresses` of every discovery member, replacing analyzer.discovery_addrs")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := process.ParseFlags(fs, args); err != nil {
+		return err
 	}
 
-	storeURL, logLevel, cfg := "", "info", analyzer.DefaultConfig()
-	if *configPath != "" {
-		sections := map[string]any{"store": &storeURL, "log_level": &logLevel, "analyzer": &cfg}
-		if err := config.LoadSections(*configPath, sections); err != nil {
-			return err
-		}
-	}
-	if v := getenv("VIGIL_STORE_URL"); v != "" {
-		storeURL = v
+	cfg := analyzer.DefaultConfig()
+	shared, err := process.LoadShared(*configPath, getenv, "analyzer", &cfg)
+	if err != nil {
+		return err
 	}
 	if *listen != "" {
 		cfg.ListenAddr = *listen
@@ -75,18 +53,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if *discoveryAddrs != "" {
 		cfg.DiscoveryAddrs = strings.Split(*discoveryAddrs, ",")
 	}
-	logger, err := newLogger(stderr, logLevel)
+	logger, err := process.NewLogger(stderr, shared.LogLevel)
 	if err != nil {
 		return err
 	}
-	if storeURL == "" {
-		return errors.New(`store: not set; give a PostgreSQL URL or "memory" in the config file or VIGIL_STORE_URL`)
+	if shared.Store == "" {
+		return process.ErrNoStore
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
-	st, err := backend.Open(ctx, storeURL)
+	st, err := backend.Open(ctx, shared.Store)
 	if err != nil {
 		return err
 	}
@@ -99,36 +77,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return fmt.Errorf("analyzer.listen: %w", err)
 	}
-	srv := grpcx.NewServer()
-	svc.Register(srv.GRPC)
-	log := logger.With("service", "analyzer")
-	log.Info("serving gRPC", "addr", lis.Addr().String(), "discovery", strings.Join(cfg.DiscoveryAddrs, ","))
-	if ready != nil {
-		ready(lis.Addr().String())
-	}
-	err = srv.ServeWith(ctx, lis, grpcx.DefaultStopTimeout, svc.Run)
-	log.Info("stopped")
-	return err
-}
-
-// newLogger returns a text logger at level (debug, info, warn or error).
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	switch level {
-	case "debug", "info", "warn", "error":
-		_ = l.UnmarshalText([]byte(level))
-	default:
-		return nil, fmt.Errorf("log_level: %q is not debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
-// oneLine flattens a multi-line error (joined validation errors, YAML errors)
-// into the one line main prints.
-func oneLine(err error) string {
-	lines := strings.Split(err.Error(), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSpace(l)
-	}
-	return strings.ReplaceAll(strings.Join(lines, "; "), ":; ", ": ")
+	log := logger.With("service", "analyzer", "discovery", strings.Join(cfg.DiscoveryAddrs, ","))
+	return process.ServeGRPC(ctx, lis, svc, log, ready)
 }
