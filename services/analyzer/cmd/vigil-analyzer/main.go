@@ -9,10 +9,7 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -33,35 +30,18 @@ func main() {
 // run serves the analyzer until ctx is done. ready, when not nil, is called
 // with the bound gRPC address before serving starts.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready func(addr string)) error {
-	fs := flag.NewFlagSet("vigil-analyzer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", getenv("VIGIL_CONFIG"), "YAML configuration `file` (env VIGIL_CONFIG)")
-	listen := fs.String("listen", "", "gRPC listen `address`, overriding analyzer.listen")
-	discoveryAddrs := fs.String("discovery", "", "comma-separated gRPC `addresses` of every discovery member, replacing analyzer.discovery_addrs")
-	if err := process.ParseFlags(fs, args); err != nil {
-		return err
-	}
-
 	cfg := analyzer.DefaultConfig()
-	shared, err := process.LoadShared(*configPath, getenv, "analyzer", &cfg)
-	if err != nil {
-		return err
-	}
-	if *listen != "" {
-		cfg.ListenAddr = *listen
-	}
-	if *discoveryAddrs != "" {
-		cfg.DiscoveryAddrs = strings.Split(*discoveryAddrs, ",")
-	}
-	logger, err := process.NewLogger(stderr, shared.LogLevel)
+	cmd := process.NewCommand("vigil-analyzer", "analyzer", getenv, stderr)
+	cmd.Override("listen", "gRPC listen `address`, overriding analyzer.listen", func(v string) { cfg.ListenAddr = v })
+	cmd.Override("discovery", "comma-separated gRPC `addresses` of every discovery member, replacing analyzer.discovery_addrs", func(v string) {
+		cfg.DiscoveryAddrs = strings.Split(v, ",")
+	})
+	shared, err := cmd.Load(args, &cfg)
 	if err != nil {
 		return err
 	}
 	if shared.Store == "" {
 		return process.ErrNoStore
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
 	}
 
 	st, err := backend.Open(ctx, shared.Store)
@@ -69,14 +49,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer st.Close()
-	svc, err := analyzer.New(cfg, analyzer.Deps{Store: st, Logger: logger})
+	svc, err := analyzer.New(cfg, analyzer.Deps{Store: st, Logger: shared.Logger})
 	if err != nil {
 		return err
 	}
-	lis, err := net.Listen("tcp", cfg.ListenAddr)
+	lis, err := cmd.Listen(cfg.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("analyzer.listen: %w", err)
+		return err
 	}
-	log := logger.With("service", "analyzer", "discovery", strings.Join(cfg.DiscoveryAddrs, ","))
+	log := shared.Logger.With("service", "analyzer", "discovery", strings.Join(cfg.DiscoveryAddrs, ","))
 	return process.ServeGRPC(ctx, lis, svc, log, ready)
 }

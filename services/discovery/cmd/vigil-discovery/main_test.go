@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/vigil-db/vigil/pkg/process"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -56,12 +58,12 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("run(%v) = %v, want error containing %q", tt.args, err, tt.wantErr)
 			}
-			if errors.Is(err, errUsage) != tt.usage {
-				t.Errorf("usage error = %v, want %v", errors.Is(err, errUsage), tt.usage)
+			if errors.Is(err, process.ErrUsage) != tt.usage {
+				t.Errorf("usage error = %v, want %v", errors.Is(err, process.ErrUsage), tt.usage)
 			}
-			msg := oneLine(err)
+			msg := process.OneLine(err)
 			if strings.Contains(msg, "\n") {
-				t.Errorf("oneLine(err) = %q spans lines", msg)
+				t.Errorf("OneLine(err) = %q spans lines", msg)
 			}
 			t.Log(msg)
 		})
