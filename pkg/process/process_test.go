@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-db/vigil/pkg/process/processtest"
+
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -345,7 +345,7 @@ func TestServeGRPCServesUntilCancelled(t *testing.T) {
 	if addr != lis.Addr().String() {
 		t.Errorf("ready(%q), want the listener's address %q", addr, lis.Addr())
 	}
-	waitServing(t, addr)
+	processtest.WaitServing(t, addr)
 
 	cancel()
 	select {
@@ -377,29 +377,5 @@ func TestServeGRPCReturnsWorkError(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatal("ServeGRPC returned only at the test deadline")
-	}
-}
-
-// waitServing polls the gRPC health check at addr until it says SERVING.
-func waitServing(t *testing.T, addr string) {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := healthpb.NewHealthClient(conn)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
-		cancel()
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("health check at %s: status %v, err %v", addr, resp.GetStatus(), err)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

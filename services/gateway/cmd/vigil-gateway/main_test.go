@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-db/vigil/pkg/process/processtest"
+
 	"github.com/vigil-db/vigil/pkg/process"
 )
 
@@ -82,40 +84,19 @@ recovery:
 		}
 		return ""
 	}
-	addrs := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"--listen=127.0.0.1:0", "--discovery=127.0.0.1:1"}, getenv, &bytes.Buffer{}, func(a string) { addrs <- a })
-	}()
-
-	var addr string
-	select {
-	case addr = <-addrs:
-	case err := <-done:
-		t.Fatalf("run returned before serving: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("not serving after 10s")
+	run := func(ctx context.Context, ready func(string)) error {
+		return run(ctx, []string{"--listen=127.0.0.1:0", "--discovery=127.0.0.1:1"}, getenv, &bytes.Buffer{}, ready)
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get("http://" + addr + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /healthz = %d %q, want 200", resp.StatusCode, body)
-	}
-
-	cancel()
-	select {
-	case err := <-done:
+	processtest.ServeThenStop(t, run, func(t testing.TB, addr string) {
+		client := &http.Client{Timeout: 5 * time.Second}
+		resp, err := client.Get("http://" + addr + "/healthz")
 		if err != nil {
-			t.Fatalf("run after cancel = %v, want nil", err)
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return 10s after cancel")
-	}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /healthz = %d %q, want 200", resp.StatusCode, body)
+		}
+	})
 }

@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"github.com/vigil-db/vigil/pkg/process/processtest"
 
 	"github.com/vigil-db/vigil/pkg/process"
 )
@@ -83,55 +81,8 @@ discovery:
   not_recoverys_business: true
 `)
 	env := map[string]string{"VIGIL_STORE_URL": "memory"}
-	addrs := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"--config", path, "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, &bytes.Buffer{}, func(a string) { addrs <- a })
-	}()
-
-	var addr string
-	select {
-	case addr = <-addrs:
-	case err := <-done:
-		t.Fatalf("run returned before serving: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("not serving after 10s")
+	run := func(ctx context.Context, ready func(string)) error {
+		return run(ctx, []string{"--config", path, "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, &bytes.Buffer{}, ready)
 	}
-	waitServing(t, addr)
-
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run after cancel = %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return 10s after cancel")
-	}
-}
-
-// waitServing polls the gRPC health check at addr until it says SERVING.
-func waitServing(t *testing.T, addr string) {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := healthpb.NewHealthClient(conn)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
-		cancel()
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("health check at %s: status %v, err %v", addr, resp.GetStatus(), err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	processtest.ServeThenStop(t, run, processtest.WaitServing)
 }
