@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -45,6 +46,15 @@ func (inv *invocation) topology() (topologyv1.TopologyServiceClient, error) {
 		return nil, err
 	}
 	return topologyv1.NewTopologyServiceClient(conn), nil
+}
+
+// analyzer returns an AnalyzerService client on the analyzer.
+func (inv *invocation) analyzer() (analyzerv1.AnalyzerServiceClient, error) {
+	conn, err := inv.conns.conn("analyzer", inv.opts.analyzerAddr)
+	if err != nil {
+		return nil, err
+	}
+	return analyzerv1.NewAnalyzerServiceClient(conn), nil
 }
 
 // discovery returns a DiscoveryService client.

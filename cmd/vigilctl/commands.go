@@ -15,7 +15,10 @@ type command struct {
 	// patternFromI takes the pattern from -i, as orchestrator-client's
 	// search does.
 	patternFromI bool
-	run          func(context.Context, *invocation) error
+	// follows marks a command that prints a stream as it comes, until
+	// interrupted: --timeout does not bound it.
+	follows bool
+	run     func(context.Context, *invocation) error
 }
 
 // commands is every command, in help order. Each is also reachable as
@@ -56,6 +59,17 @@ var commands = []*command{
 	{name: "check-global-recoveries", summary: "print whether automated recoveries are enabled", run: runCheckGlobalRecoveries},
 	{name: "disable-global-recoveries", summary: "disable automated recoveries everywhere", run: runDisableGlobalRecoveries},
 	{name: "enable-global-recoveries", summary: "enable automated recoveries", run: runEnableGlobalRecoveries},
+	{name: "replication-analysis", args: "[--cluster name|alias | -i host:port]", positional: "cluster",
+		summary: "list the problems the analyzer sees now, and structure warnings", run: runReplicationAnalysis},
+	{name: "audit-failure-detection", args: "[--cluster name|alias | -i host:port] [--limit n]", positional: "cluster",
+		summary: "list past and current detections, newest first", run: runAuditFailureDetection},
+	{name: "detection-events", aliases: []string{"watch-detections"}, follows: true,
+		summary: "print detections as they start, change and clear, until interrupted", run: runDetectionEvents},
+	{name: "begin-downtime", args: "-i host:port --duration d [--owner who] [--reason text]", positional: "instance",
+		summary: "downtime an instance: it is still analysed, but recoveries skip it", run: runBeginDowntime},
+	{name: "end-downtime", args: "-i host:port", positional: "instance",
+		summary: "end an instance's downtime early", run: runEndDowntime},
+	{name: "downtimed", summary: "list the downtimes in force", run: runDowntimed},
 }
 
 // lookupCommand finds a command by name or alias.

@@ -9,8 +9,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -199,16 +201,140 @@ func (f *fakeRecovery) SetGlobalRecoveries(ctx context.Context, req *recoveryv1.
 	}}, nil
 }
 
-// fakeServices are the three fakes, each on its own gRPC server on loopback.
+func (f *fakeRecovery) BeginDowntime(ctx context.Context, req *recoveryv1.BeginDowntimeRequest) (*recoveryv1.BeginDowntimeResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	start := at("2026-01-02T03:04:05Z")
+	return &recoveryv1.BeginDowntimeResponse{Downtime: &recoveryv1.Downtime{
+		Instance: req.GetInstance(), Owner: req.GetOwner(), Reason: req.GetReason(),
+		StartedAt: start, EndsAt: timestamppb.New(start.AsTime().Add(req.GetDuration().AsDuration())),
+	}}, nil
+}
+
+func (f *fakeRecovery) EndDowntime(ctx context.Context, req *recoveryv1.EndDowntimeRequest) (*recoveryv1.EndDowntimeResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.EndDowntimeResponse{}, nil
+}
+
+func (f *fakeRecovery) ListDowntimes(ctx context.Context, req *recoveryv1.ListDowntimesRequest) (*recoveryv1.ListDowntimesResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.ListDowntimesResponse{Downtimes: []*recoveryv1.Downtime{
+		{Instance: key("db2", 3306), Owner: "alice", Reason: "kernel upgrade", EndsAt: at("2026-01-02T04:04:05Z")},
+		{Instance: key("db3", 3306), Owner: "bob", EndsAt: at("2026-01-03T00:00:00Z")},
+	}}, nil
+}
+
+// at parses an RFC 3339 time into a timestamp.
+func at(s string) *timestamppb.Timestamp {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return timestamppb.New(t)
+}
+
+// Detections the fake analyzer reports, newest first.
+var (
+	deadMaster = &analyzerv1.Detection{
+		Id: "d1", Code: "DeadMaster", Cluster: "db1:3306", ClusterAlias: "main", Instance: key("db1", 3306),
+		State:      analyzerv1.DetectionState_DETECTION_STATE_STARTED,
+		DetectedAt: at("2026-01-02T03:04:05Z"), ChangedAt: at("2026-01-02T03:04:05Z"),
+	}
+	replicationStopped = &analyzerv1.Detection{
+		Id: "d2", Code: "ReplicationStopped", Cluster: "db1:3306", ClusterAlias: "main", Instance: key("db3", 3306),
+		State:      analyzerv1.DetectionState_DETECTION_STATE_CLEARED,
+		DetectedAt: at("2026-01-02T03:00:00Z"), ChangedAt: at("2026-01-02T03:10:00Z"), ClearedAt: at("2026-01-02T03:10:00Z"),
+		Downtimed: true,
+	}
+	deadIntermediateMaster = &analyzerv1.Detection{
+		Id: "d0", Code: "DeadIntermediateMaster", Cluster: "db1:3306", Instance: key("db2", 3306),
+		State:      analyzerv1.DetectionState_DETECTION_STATE_CLEARED,
+		DetectedAt: at("2026-01-01T00:00:00Z"), ChangedAt: at("2026-01-01T00:05:00Z"), ClearedAt: at("2026-01-01T00:05:00Z"),
+	}
+)
+
+// fakeAnalyzer pages detections two pages at a time. Its failure event
+// stream sends two detections around the synced marker, then ends as the
+// test asks.
+type fakeAnalyzer struct {
+	analyzerv1.UnimplementedAnalyzerServiceServer
+	log *callLog
+
+	mu sync.Mutex
+	// holdStream keeps the event stream open until the client leaves.
+	holdStream bool
+	// streamErr ends the event stream after the events.
+	streamErr error
+}
+
+func (f *fakeAnalyzer) GetReplicationAnalysis(ctx context.Context, req *analyzerv1.GetReplicationAnalysisRequest) (*analyzerv1.GetReplicationAnalysisResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	stopped := proto.CloneOf(replicationStopped)
+	stopped.State, stopped.ClearedAt = analyzerv1.DetectionState_DETECTION_STATE_STARTED, nil
+	return &analyzerv1.GetReplicationAnalysisResponse{
+		Detections: []*analyzerv1.Detection{deadMaster, stopped},
+		Warnings: []*analyzerv1.StructureWarning{{
+			Code: "NoPromotableReplica", Cluster: "db1:3306", Instances: []*topologyv1.InstanceKey{key("db2", 3306)},
+			Description: "no replica can be promoted",
+		}},
+	}, nil
+}
+
+func (f *fakeAnalyzer) ListDetections(ctx context.Context, req *analyzerv1.ListDetectionsRequest) (*analyzerv1.ListDetectionsResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	if req.GetPageToken() == "" {
+		return &analyzerv1.ListDetectionsResponse{Detections: []*analyzerv1.Detection{deadMaster, replicationStopped}, NextPageToken: "h2"}, nil
+	}
+	return &analyzerv1.ListDetectionsResponse{Detections: []*analyzerv1.Detection{deadIntermediateMaster}}, nil
+}
+
+func (f *fakeAnalyzer) StreamFailureEvents(req *analyzerv1.StreamFailureEventsRequest, stream grpc.ServerStreamingServer[analyzerv1.StreamFailureEventsResponse]) error {
+	if err := f.log.record(stream.Context(), req); err != nil {
+		return err
+	}
+	for _, e := range []*analyzerv1.StreamFailureEventsResponse{
+		{Event: &analyzerv1.StreamFailureEventsResponse_Detection{Detection: deadMaster}},
+		{Event: &analyzerv1.StreamFailureEventsResponse_Synced{Synced: &analyzerv1.Synced{ActiveCount: 1}}},
+		{Event: &analyzerv1.StreamFailureEventsResponse_Detection{Detection: replicationStopped}},
+	} {
+		if err := stream.Send(e); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	hold, err := f.holdStream, f.streamErr
+	f.mu.Unlock()
+	if hold {
+		<-stream.Context().Done()
+	}
+	return err
+}
+
+// fakeServices are the fakes, on three gRPC servers on loopback: topology
+// and analyzer share one, as they share the analyzer process.
 type fakeServices struct {
 	log                                       *callLog
+	analyzer                                  *fakeAnalyzer
 	analyzerAddr, discoveryAddr, recoveryAddr string
 }
 
 func startFakes(t *testing.T) *fakeServices {
 	t.Helper()
 	f := &fakeServices{log: &callLog{}}
-	f.analyzerAddr = serve(t, func(s *grpc.Server) { topologyv1.RegisterTopologyServiceServer(s, &fakeTopology{log: f.log}) })
+	f.analyzer = &fakeAnalyzer{log: f.log}
+	f.analyzerAddr = serve(t, func(s *grpc.Server) {
+		topologyv1.RegisterTopologyServiceServer(s, &fakeTopology{log: f.log})
+		analyzerv1.RegisterAnalyzerServiceServer(s, f.analyzer)
+	})
 	f.discoveryAddr = serve(t, func(s *grpc.Server) { discoveryv1.RegisterDiscoveryServiceServer(s, &fakeDiscovery{log: f.log}) })
 	f.recoveryAddr = serve(t, func(s *grpc.Server) { recoveryv1.RegisterRecoveryServiceServer(s, &fakeRecovery{log: f.log}) })
 	return f

@@ -7,10 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
@@ -109,4 +112,59 @@ func writeTabulated(w *bytes.Buffer, text string) {
 		}
 		w.WriteByte('\n')
 	}
+}
+
+// instanceString renders an instance key as host:port, or "-" when missing.
+func instanceString(k *topologyv1.InstanceKey) string {
+	if k.GetHost() == "" {
+		return "-"
+	}
+	return keyString(k)
+}
+
+// timeString renders a timestamp as RFC 3339 in UTC, or "-" when missing.
+func timeString(ts *timestamppb.Timestamp) string {
+	if ts == nil {
+		return "-"
+	}
+	return ts.AsTime().UTC().Format(time.RFC3339)
+}
+
+// writeAnalysisLine writes a detection as orchestrator-client's
+// replication-analysis does: "host:port (cluster name): Code".
+func writeAnalysisLine(w *bytes.Buffer, d *analyzerv1.Detection) {
+	fmt.Fprintf(w, "%s (cluster %s): %s", instanceString(d.GetInstance()), d.GetCluster(), d.GetCode())
+	if d.GetDowntimed() {
+		w.WriteString(" [downtimed]")
+	}
+	w.WriteByte('\n')
+}
+
+// writeAuditLine writes a detection of the history: when it was detected,
+// what, where, and whether it is still active.
+func writeAuditLine(w *bytes.Buffer, d *analyzerv1.Detection) {
+	state := "active"
+	if d.GetClearedAt() != nil || d.GetState() == analyzerv1.DetectionState_DETECTION_STATE_CLEARED {
+		state = "cleared at " + timeString(d.GetClearedAt())
+	}
+	fmt.Fprintf(w, "%s %s %s %s %s\n", timeString(d.GetDetectedAt()), d.GetCode(),
+		instanceString(d.GetInstance()), d.GetCluster(), state)
+}
+
+// writeEventLine writes one failure event: "changed_at STATE Code
+// host:port cluster id=ID".
+func writeEventLine(w *bytes.Buffer, d *analyzerv1.Detection) {
+	state := strings.TrimPrefix(d.GetState().String(), "DETECTION_STATE_")
+	fmt.Fprintf(w, "%s %s %s %s %s id=%s\n", timeString(d.GetChangedAt()), state, d.GetCode(),
+		instanceString(d.GetInstance()), d.GetCluster(), d.GetId())
+}
+
+// writeDowntime writes "host:port until ends_at by owner: reason", leaving
+// out ": reason" when there is none.
+func writeDowntime(w *bytes.Buffer, d *recoveryv1.Downtime) {
+	fmt.Fprintf(w, "%s until %s by %s", instanceString(d.GetInstance()), timeString(d.GetEndsAt()), d.GetOwner())
+	if d.GetReason() != "" {
+		fmt.Fprintf(w, ": %s", d.GetReason())
+	}
+	w.WriteByte('\n')
 }

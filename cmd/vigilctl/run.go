@@ -19,6 +19,8 @@ const (
 	defaultDiscoveryAddr = "127.0.0.1:7101"
 	defaultRecoveryAddr  = "127.0.0.1:7103"
 	defaultTimeout       = 10 * time.Second
+	// defaultLimit bounds the history commands print.
+	defaultLimit = 50
 )
 
 // options is the parsed command line. Every flag is accepted anywhere, before
@@ -36,6 +38,10 @@ type options struct {
 	cluster     string // --cluster, --alias, -a: cluster name or alias
 	pattern     string
 	broken      bool
+	duration    string // --duration, a Go duration; parsed by the commands that use it
+	owner       string // --owner; the caller when empty
+	reason      string
+	limit       int
 	args        []string // positional arguments after the command name
 
 	// caller names who asks, for the audit of mutating calls.
@@ -77,9 +83,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return usagef("--timeout %s: must be positive", opts.timeout)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
-	defer cancel()
-	inv := &invocation{opts: opts, cmd: cmd}
+	// A command that follows a stream runs until ctx is done; the others
+	// are bounded by --timeout.
+	if !cmd.follows {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.timeout)
+		defer cancel()
+	}
+	inv := &invocation{opts: opts, cmd: cmd, stdout: stdout}
 	defer inv.close()
 	if err := cmd.run(ctx, inv); err != nil {
 		return err
@@ -110,6 +121,10 @@ func newFlagSet(getenv func(string) string) (*flag.FlagSet, *options) {
 	fs.StringVar(&opts.cluster, "a", "", "same as --cluster")
 	fs.StringVar(&opts.pattern, "pattern", "", "only instances whose host:port contains `text`")
 	fs.BoolVar(&opts.broken, "broken", false, "only replicas whose replication is broken")
+	fs.StringVar(&opts.duration, "duration", "", "how long a downtime lasts, such as 90m or 2h")
+	fs.StringVar(&opts.owner, "owner", "", "who owns a downtime (default $USER)")
+	fs.StringVar(&opts.reason, "reason", "", "why an instance is downtimed")
+	fs.IntVar(&opts.limit, "limit", defaultLimit, "at most this many entries")
 	return fs, opts
 }
 
@@ -179,12 +194,15 @@ func envOr(getenv func(string) string, key, fallback string) string {
 }
 
 // invocation is one command being run: its options, its connections and the
-// output it has produced so far.
+// output it has produced so far. Commands write to out, which is printed
+// once they succeed; only a command that follows a stream writes to stdout
+// as it goes.
 type invocation struct {
-	opts  *options
-	cmd   *command
-	conns clients
-	out   bytes.Buffer
+	opts   *options
+	cmd    *command
+	conns  clients
+	out    bytes.Buffer
+	stdout io.Writer
 }
 
 func (inv *invocation) close() { inv.conns.close() }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 
 	"google.golang.org/protobuf/proto"
 
@@ -251,15 +252,30 @@ const maxPages = 100000
 
 // allPages calls fetch from the first page until the page token is empty.
 func allPages[T any](fetch func(token string) ([]T, string, error)) ([]T, error) {
+	return firstN(0, func(token string, _ int32) ([]T, string, error) { return fetch(token) })
+}
+
+// firstN calls fetch from the first page until it has limit items, or until
+// the page token is empty; a limit of 0 means no limit. fetch gets the page
+// token and how many items are still wanted (0 without a limit), to ask for
+// as its page size.
+func firstN[T any](limit int, fetch func(token string, pageSize int32) ([]T, string, error)) ([]T, error) {
 	var all []T
 	token := ""
 	seen := make(map[string]bool)
 	for range maxPages {
-		items, next, err := fetch(token)
+		want := 0
+		if limit > 0 {
+			want = limit - len(all)
+		}
+		items, next, err := fetch(token, int32(min(want, math.MaxInt32)))
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, items...)
+		if limit > 0 && len(all) >= limit {
+			return all[:limit], nil
+		}
 		if next == "" {
 			return all, nil
 		}

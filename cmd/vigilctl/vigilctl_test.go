@@ -7,12 +7,15 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -253,6 +256,107 @@ func TestCommands(t *testing.T) {
 			want:      "enabled\n",
 			reqs:      []proto.Message{&recoveryv1.SetGlobalRecoveriesRequest{Enabled: true, RequestedBy: "alice"}},
 		},
+		{
+			name:      "replication-analysis of everything",
+			spellings: [][]string{{"replication-analysis"}, {"-c", "replication-analysis"}},
+			want:      analysisText,
+			reqs:      []proto.Message{&analyzerv1.GetReplicationAnalysisRequest{}},
+		},
+		{
+			name: "replication-analysis of a cluster",
+			spellings: [][]string{
+				{"replication-analysis", "--cluster", "main"}, {"replication-analysis", "main"},
+				{"-c", "replication-analysis", "-alias", "main"},
+			},
+			want: analysisText,
+			reqs: []proto.Message{&analyzerv1.GetReplicationAnalysisRequest{Cluster: "main"}},
+		},
+		{
+			name:      "replication-analysis of an instance",
+			spellings: [][]string{{"replication-analysis", "-i", "db1:3306"}, {"-c", "replication-analysis", "-i", "db1:3306"}},
+			want:      analysisText,
+			reqs:      []proto.Message{&analyzerv1.GetReplicationAnalysisRequest{Instance: db("db1")}},
+		},
+		{
+			name:      "audit-failure-detection",
+			spellings: [][]string{{"audit-failure-detection"}, {"-c", "audit-failure-detection"}},
+			want:      auditText,
+			reqs: []proto.Message{
+				&analyzerv1.ListDetectionsRequest{PageSize: 50},
+				&analyzerv1.ListDetectionsRequest{PageSize: 48, PageToken: "h2"},
+			},
+		},
+		{
+			name:      "audit-failure-detection up to a page",
+			spellings: [][]string{{"audit-failure-detection", "--limit", "2"}, {"-c", "audit-failure-detection", "-limit", "2"}},
+			want:      firstLines(auditText, 2),
+			reqs:      []proto.Message{&analyzerv1.ListDetectionsRequest{PageSize: 2}},
+		},
+		{
+			name: "audit-failure-detection of a cluster, less than a page",
+			spellings: [][]string{
+				{"audit-failure-detection", "--cluster", "main", "--limit", "1"}, {"audit-failure-detection", "main", "--limit=1"},
+				{"-c", "audit-failure-detection", "-alias", "main", "-limit", "1"},
+			},
+			want: firstLines(auditText, 1),
+			reqs: []proto.Message{&analyzerv1.ListDetectionsRequest{Cluster: "main", PageSize: 1}},
+		},
+		{
+			name: "audit-failure-detection of an instance",
+			spellings: [][]string{
+				{"audit-failure-detection", "-i", "db1:3306", "--limit", "3"},
+				{"-c", "audit-failure-detection", "-i", "db1:3306", "-limit", "3"},
+			},
+			want: auditText,
+			reqs: []proto.Message{
+				&analyzerv1.ListDetectionsRequest{Instance: db("db1"), PageSize: 3},
+				&analyzerv1.ListDetectionsRequest{Instance: db("db1"), PageSize: 1, PageToken: "h2"},
+			},
+		},
+		{
+			// The fake closes the stream after two events, which ends the
+			// command; --timeout does not bound it.
+			name: "detection-events",
+			spellings: [][]string{
+				{"detection-events"}, {"watch-detections"}, {"-c", "detection-events"}, {"-c", "watch-detections"},
+				{"detection-events", "--timeout", "1ns"},
+			},
+			want: eventsText,
+			reqs: []proto.Message{&analyzerv1.StreamFailureEventsRequest{Subscriber: "vigilctl:alice"}},
+		},
+		{
+			name: "begin-downtime",
+			spellings: [][]string{
+				{"begin-downtime", "-i", "db2:3306", "--duration", "1h", "--owner", "bob", "--reason", "kernel upgrade"},
+				{"begin-downtime", "db2:3306", "--duration=60m", "--reason", "kernel upgrade", "--owner", "bob"},
+				{"-c", "begin-downtime", "-i", "db2:3306", "-duration", "1h", "-owner", "bob", "-reason", "kernel upgrade"},
+			},
+			want: "db2:3306\n",
+			reqs: []proto.Message{&recoveryv1.BeginDowntimeRequest{
+				Instance: db("db2"), Duration: durationpb.New(time.Hour), Owner: "bob", Reason: "kernel upgrade",
+			}},
+		},
+		{
+			name: "begin-downtime owned by the user",
+			spellings: [][]string{
+				{"begin-downtime", "-i", "db2:3306", "--duration", "1h30m"}, {"-c", "begin-downtime", "-i", "db2:3306", "-duration", "90m"},
+			},
+			want: "db2:3306\n",
+			reqs: []proto.Message{&recoveryv1.BeginDowntimeRequest{Instance: db("db2"), Duration: durationpb.New(90 * time.Minute), Owner: "alice"}},
+		},
+		{
+			name:      "end-downtime",
+			spellings: [][]string{{"end-downtime", "-i", "db2:3306"}, {"end-downtime", "db2:3306"}, {"-c", "end-downtime", "-i", "db2:3306"}},
+			want:      "db2:3306\n",
+			reqs:      []proto.Message{&recoveryv1.EndDowntimeRequest{Instance: db("db2")}},
+		},
+		{
+			name:      "downtimed",
+			spellings: [][]string{{"downtimed"}, {"-c", "downtimed"}},
+			want: "db2:3306 until 2026-01-02T04:04:05Z by alice: kernel upgrade\n" +
+				"db3:3306 until 2026-01-03T00:00:00Z by bob\n",
+			reqs: []proto.Message{&recoveryv1.ListDowntimesRequest{}},
+		},
 	}
 	for _, tt := range tests {
 		for _, args := range tt.spellings {
@@ -274,6 +378,23 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+const (
+	analysisText = "db1:3306 (cluster db1:3306): DeadMaster\n" +
+		"db3:3306 (cluster db1:3306): ReplicationStopped [downtimed]\n" +
+		"warning NoPromotableReplica on db1:3306: no replica can be promoted\n"
+	auditText = "2026-01-02T03:04:05Z DeadMaster db1:3306 db1:3306 active\n" +
+		"2026-01-02T03:00:00Z ReplicationStopped db3:3306 db1:3306 cleared at 2026-01-02T03:10:00Z\n" +
+		"2026-01-01T00:00:00Z DeadIntermediateMaster db2:3306 db1:3306 cleared at 2026-01-01T00:05:00Z\n"
+	eventsText = "2026-01-02T03:04:05Z STARTED DeadMaster db1:3306 db1:3306 id=d1\n" +
+		"2026-01-02T03:10:00Z CLEARED ReplicationStopped db3:3306 db1:3306 id=d2\n"
+)
+
+// firstLines returns the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	return strings.Join(lines[:n], "")
+}
+
 func TestEveryCommandIsTested(t *testing.T) {
 	// Keep TestCommands honest: a new command needs a row there.
 	tested := []string{
@@ -281,6 +402,8 @@ func TestEveryCommandIsTested(t *testing.T) {
 		"which-master", "which-replicas", "which-broken-replicas", "which-cluster", "which-cluster-alias",
 		"which-cluster-master", "which-cluster-instances", "all-instances", "search", "discover", "forget",
 		"check-global-recoveries", "disable-global-recoveries", "enable-global-recoveries",
+		"replication-analysis", "audit-failure-detection", "detection-events", "begin-downtime", "end-downtime",
+		"downtimed",
 	}
 	if len(tested) != len(commands) {
 		t.Errorf("%d commands, %d tested", len(commands), len(tested))
@@ -338,6 +461,24 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"search"}, []string{"pattern is required"}},
 		{[]string{"clusters", "--timeout", "0s"}, []string{"--timeout"}},
 		{[]string{"help", "frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{[]string{"begin-downtime", "-i", "db1:3306"}, []string{"begin-downtime", "--duration is required"}},
+		{[]string{"begin-downtime", "-i", "db1:3306", "--duration", "soon"}, []string{"--duration", `"soon"`}},
+		{[]string{"begin-downtime", "-i", "db1:3306", "--duration", "3600"}, []string{"--duration", `"3600"`}},
+		{[]string{"begin-downtime", "-i", "db1:3306", "--duration", "1d"}, []string{"--duration", `"1d"`}},
+		{[]string{"-c", "begin-downtime", "-i", "db1:3306", "-duration", "0s"}, []string{"--duration", "must be positive"}},
+		{[]string{"begin-downtime", "-i", "db1:3306", "--duration", "-1h"}, []string{"--duration", "must be positive"}},
+		{[]string{"begin-downtime", "--duration", "1h"}, []string{"begin-downtime", "-i host:port is required"}},
+		{[]string{"begin-downtime", "-i", "db1", "--duration", "1h"}, []string{"-i:", "not host:port"}},
+		{[]string{"end-downtime"}, []string{"end-downtime", "-i host:port is required"}},
+		{[]string{"-c", "end-downtime", "-i", "db1:0"}, []string{"-i:", "port is 0"}},
+		{[]string{"downtimed", "db1:3306"}, []string{`unexpected argument "db1:3306"`}},
+		{[]string{"replication-analysis", "-i", "db1:3306", "--cluster", "main"}, []string{"not both"}},
+		{[]string{"replication-analysis", "-i", "db1"}, []string{"-i:", "not host:port"}},
+		{[]string{"audit-failure-detection", "--limit", "0"}, []string{"--limit 0", "must be positive"}},
+		{[]string{"-c", "audit-failure-detection", "-limit", "-5"}, []string{"--limit -5", "must be positive"}},
+		{[]string{"audit-failure-detection", "--limit", "many"}, []string{"limit"}},
+		{[]string{"audit-failure-detection", "-i", "db1:3306", "-a", "main"}, []string{"not both"}},
+		{[]string{"detection-events", "main"}, []string{`unexpected argument "main"`}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -392,6 +533,36 @@ func TestServiceErrors(t *testing.T) {
 			args:       []string{"clusters"},
 			wantStderr: "vigilctl: Internal: boom\n",
 		},
+		{
+			name: "analysis of an unknown cluster", err: status.Error(codes.NotFound, "cluster nope is not known"),
+			args:       []string{"replication-analysis", "--cluster", "nope"},
+			wantStderr: "vigilctl: NotFound: cluster nope is not known\n",
+		},
+		{
+			name: "detections with a bad page token", err: status.Error(codes.InvalidArgument, "page_token: not a page token"),
+			args:       []string{"-c", "audit-failure-detection"},
+			wantStderr: "vigilctl: InvalidArgument: page_token: not a page token\n",
+		},
+		{
+			name: "downtime too long", err: status.Error(codes.InvalidArgument, "duration: 1000 days is above 30 days"),
+			args:       []string{"begin-downtime", "-i", "db1:3306", "--duration", "24000h"},
+			wantStderr: "vigilctl: InvalidArgument: duration: 1000 days is above 30 days\n",
+		},
+		{
+			name: "no downtime to end", err: status.Error(codes.NotFound, "db1:3306 is not downtimed"),
+			args:       []string{"-c", "end-downtime", "-i", "db1:3306"},
+			wantStderr: "vigilctl: NotFound: db1:3306 is not downtimed\n",
+		},
+		{
+			name: "downtimes unavailable", err: status.Error(codes.Unavailable, "store not ready"),
+			args:       []string{"downtimed"},
+			wantStderr: "vigilctl: Unavailable: store not ready\n",
+		},
+		{
+			name: "event stream refused", err: status.Error(codes.Unavailable, "analyzer is shutting down"),
+			args:       []string{"detection-events"},
+			wantStderr: "vigilctl: Unavailable: analyzer is shutting down\n",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -441,6 +612,13 @@ func TestJSONOutput(t *testing.T) {
 		{[]string{"all-instances", "--json"}, []string{"instances", "2", "cluster_alias"}, "main"},
 		{[]string{"topology", "main", "--json"}, []string{"text"}, topologyText},
 		{[]string{"--json", "disable-global-recoveries"}, []string{"global_recoveries", "updated_by"}, "alice"},
+		{[]string{"--json", "replication-analysis"}, []string{"detections", "1", "downtimed"}, true},
+		{[]string{"-c", "replication-analysis", "--json"}, []string{"warnings", "0", "code"}, "NoPromotableReplica"},
+		{[]string{"audit-failure-detection", "--json", "--limit", "3"}, []string{"detections", "2", "code"}, "DeadIntermediateMaster"},
+		{[]string{"audit-failure-detection", "--json"}, []string{"detections", "1", "cleared_at"}, "2026-01-02T03:10:00Z"},
+		{[]string{"downtimed", "--json"}, []string{"downtimes", "0", "ends_at"}, "2026-01-02T04:04:05Z"},
+		{[]string{"begin-downtime", "-i", "db2:3306", "--duration", "1h", "--json"}, []string{"downtime", "ends_at"}, "2026-01-02T04:04:05Z"},
+		{[]string{"-c", "begin-downtime", "-i", "db2:3306", "-duration", "1h", "--json"}, []string{"downtime", "owner"}, "alice"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -16,7 +16,7 @@ type Config struct {
 	// DiscoveryAddr is the gRPC address of the discovery service.
 	DiscoveryAddr string `yaml:"discovery_addr"`
 	// AnalyzerAddr is the gRPC address of the analyzer, which serves
-	// TopologyService.
+	// TopologyService and AnalyzerService.
 	AnalyzerAddr string `yaml:"analyzer_addr"`
 	// RecoveryAddr is the gRPC address of the recovery service.
 	RecoveryAddr string `yaml:"recovery_addr"`

@@ -9,9 +9,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -66,7 +68,7 @@ func testInstance(k *topologyv1.InstanceKey) *topologyv1.Instance {
 		Key: k, Cluster: "db1:3306", ClusterAlias: "main",
 		Role: topologyv1.Role_ROLE_REPLICA, Master: key("db1", 3306),
 		Replicating: true, Reachable: true,
-		LastSeen: timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
+		LastSeen: timestamppb.New(testTime),
 	}
 }
 
@@ -181,6 +183,74 @@ func (f *fakeRecovery) SetGlobalRecoveries(_ context.Context, req *recoveryv1.Se
 	return &recoveryv1.SetGlobalRecoveriesResponse{GlobalRecoveries: &recoveryv1.GlobalRecoveries{
 		Enabled: req.GetEnabled(), UpdatedBy: req.GetRequestedBy(),
 	}}, nil
+}
+
+var (
+	testTime      = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	testDetection = &analyzerv1.Detection{
+		Id: "d1", Code: "DeadMaster", Cluster: "db1:3306", ClusterAlias: "main",
+		Instance: key("db1", 3306), State: analyzerv1.DetectionState_DETECTION_STATE_STARTED,
+		DetectedAt: timestamppb.New(testTime), SuggestedAction: analyzerv1.Action_ACTION_RECOVER_MASTER,
+		Description: "master unreachable, replicas agree", Downtimed: true,
+		Evidence: []*analyzerv1.Evidence{{Instance: key("db2", 3306), ObserverId: "discovery-1", Statement: "replica IO thread Connecting (errno 2003)"}},
+	}
+	testWarning = &analyzerv1.StructureWarning{
+		Code: "NoPromotableReplica", Cluster: "db1:3306", Instances: []*topologyv1.InstanceKey{key("db2", 3306)},
+		Description: "no replica can be promoted",
+	}
+)
+
+type fakeAnalyzer struct {
+	analyzerv1.UnimplementedAnalyzerServiceServer
+	recorder
+}
+
+func (f *fakeAnalyzer) GetReplicationAnalysis(_ context.Context, req *analyzerv1.GetReplicationAnalysisRequest) (*analyzerv1.GetReplicationAnalysisResponse, error) {
+	if err := f.record(req); err != nil {
+		return nil, err
+	}
+	return &analyzerv1.GetReplicationAnalysisResponse{
+		Detections: []*analyzerv1.Detection{testDetection},
+		Warnings:   []*analyzerv1.StructureWarning{testWarning},
+	}, nil
+}
+
+func (f *fakeAnalyzer) ListDetections(_ context.Context, req *analyzerv1.ListDetectionsRequest) (*analyzerv1.ListDetectionsResponse, error) {
+	if err := f.record(req); err != nil {
+		return nil, err
+	}
+	return &analyzerv1.ListDetectionsResponse{Detections: []*analyzerv1.Detection{testDetection}, NextPageToken: "more"}, nil
+}
+
+func testDowntime(req *recoveryv1.BeginDowntimeRequest) *recoveryv1.Downtime {
+	return &recoveryv1.Downtime{
+		Instance: req.GetInstance(), Owner: req.GetOwner(), Reason: req.GetReason(),
+		StartedAt: timestamppb.New(testTime),
+		EndsAt:    timestamppb.New(testTime.Add(req.GetDuration().AsDuration())),
+	}
+}
+
+func (f *fakeRecovery) BeginDowntime(_ context.Context, req *recoveryv1.BeginDowntimeRequest) (*recoveryv1.BeginDowntimeResponse, error) {
+	if err := f.record(req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.BeginDowntimeResponse{Downtime: testDowntime(req)}, nil
+}
+
+func (f *fakeRecovery) EndDowntime(_ context.Context, req *recoveryv1.EndDowntimeRequest) (*recoveryv1.EndDowntimeResponse, error) {
+	if err := f.record(req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.EndDowntimeResponse{}, nil
+}
+
+func (f *fakeRecovery) ListDowntimes(_ context.Context, req *recoveryv1.ListDowntimesRequest) (*recoveryv1.ListDowntimesResponse, error) {
+	if err := f.record(req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.ListDowntimesResponse{Downtimes: []*recoveryv1.Downtime{testDowntime(&recoveryv1.BeginDowntimeRequest{
+		Instance: key("db2", 3306), Owner: "alice", Reason: "kernel upgrade", Duration: durationpb.New(time.Hour),
+	})}}, nil
 }
 
 // backendServer is a fake service on a real gRPC server on loopback.

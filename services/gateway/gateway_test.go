@@ -19,8 +19,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -31,6 +33,7 @@ import (
 type fixture struct {
 	url                       string
 	topology                  *fakeTopology
+	analyzer                  *fakeAnalyzer
 	discovery                 *fakeDiscovery
 	recovery                  *fakeRecovery
 	analyzerSrv, discoverySrv *backendServer
@@ -40,8 +43,14 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{topology: &fakeTopology{}, discovery: &fakeDiscovery{}, recovery: &fakeRecovery{}, logs: &lockedBuffer{}}
-	f.analyzerSrv = startBackend(t, func(s *grpc.Server) { topologyv1.RegisterTopologyServiceServer(s, f.topology) })
+	f := &fixture{
+		topology: &fakeTopology{}, analyzer: &fakeAnalyzer{}, discovery: &fakeDiscovery{}, recovery: &fakeRecovery{},
+		logs: &lockedBuffer{},
+	}
+	f.analyzerSrv = startBackend(t, func(s *grpc.Server) {
+		topologyv1.RegisterTopologyServiceServer(s, f.topology)
+		analyzerv1.RegisterAnalyzerServiceServer(s, f.analyzer)
+	})
 	f.discoverySrv = startBackend(t, func(s *grpc.Server) { discoveryv1.RegisterDiscoveryServiceServer(s, f.discovery) })
 	f.recoverySrv = startBackend(t, func(s *grpc.Server) { recoveryv1.RegisterRecoveryServiceServer(s, f.recovery) })
 	cfg := gateway.DefaultConfig()
@@ -257,6 +266,79 @@ func TestRESTRoutes(t *testing.T) {
 			wantReq:  &recoveryv1.SetGlobalRecoveriesRequest{Enabled: true, RequestedBy: "carol"},
 			wantJSON: map[string]any{"global_recoveries.enabled": true},
 		},
+		{
+			name: "replication analysis of everything", method: "GET", path: "/api/v1/analysis",
+			fake:    f.analyzer,
+			wantReq: &analyzerv1.GetReplicationAnalysisRequest{},
+			wantJSON: map[string]any{
+				"detections.0.code": "DeadMaster", "detections.0.instance.host": "db1",
+				"detections.0.state": "DETECTION_STATE_STARTED", "detections.0.detected_at": "2026-01-02T03:04:05Z",
+				"detections.0.suggested_action": "ACTION_RECOVER_MASTER", "detections.0.downtimed": true,
+				"detections.0.cluster_alias": "main",
+				"warnings.0.code":            "NoPromotableReplica", "warnings.0.instances.0.host": "db2",
+			},
+		},
+		{
+			name: "replication analysis of a cluster", method: "GET", path: "/api/v1/analysis?cluster=main",
+			fake:     f.analyzer,
+			wantReq:  &analyzerv1.GetReplicationAnalysisRequest{Cluster: "main"},
+			wantJSON: map[string]any{"detections.0.cluster": "db1:3306"},
+		},
+		{
+			name: "replication analysis of an instance", method: "GET", path: "/api/v1/analysis?instance.host=db2&instance.port=3307",
+			fake:     f.analyzer,
+			wantReq:  &analyzerv1.GetReplicationAnalysisRequest{Instance: key("db2", 3307)},
+			wantJSON: map[string]any{"warnings.0.description": "no replica can be promoted"},
+		},
+		{
+			name: "list detections", method: "GET",
+			path:    "/api/v1/detections?cluster=main&instance.host=db1&instance.port=3306&page_size=20&page_token=abc",
+			fake:    f.analyzer,
+			wantReq: &analyzerv1.ListDetectionsRequest{Cluster: "main", Instance: key("db1", 3306), PageSize: 20, PageToken: "abc"},
+			wantJSON: map[string]any{
+				"detections.0.id": "d1", "detections.0.evidence.0.observer_id": "discovery-1",
+				"detections.0.evidence.0.statement": "replica IO thread Connecting (errno 2003)",
+				"next_page_token":                   "more",
+			},
+		},
+		{
+			name: "list all detections", method: "GET", path: "/api/v1/detections",
+			fake: f.analyzer, wantReq: &analyzerv1.ListDetectionsRequest{},
+			wantJSON: map[string]any{"detections.0.code": "DeadMaster"},
+		},
+		{
+			name: "begin downtime", method: "POST", path: "/api/v1/instances/db2/3306/downtime",
+			body:    `{"duration": "3600s", "owner": "bob", "reason": "kernel upgrade"}`,
+			fake:    f.recovery,
+			wantReq: &recoveryv1.BeginDowntimeRequest{Instance: key("db2", 3306), Duration: durationpb.New(time.Hour), Owner: "bob", Reason: "kernel upgrade"},
+			wantJSON: map[string]any{
+				"downtime.instance.host": "db2", "downtime.instance.port": 3306.0, "downtime.owner": "bob",
+				"downtime.reason": "kernel upgrade", "downtime.started_at": "2026-01-02T03:04:05Z",
+				"downtime.ends_at": "2026-01-02T04:04:05Z",
+			},
+		},
+		{
+			name: "begin downtime with fractional duration", method: "POST", path: "/api/v1/instances/db2/3306/downtime",
+			body:     `{"duration": "90.5s"}`,
+			fake:     f.recovery,
+			wantReq:  &recoveryv1.BeginDowntimeRequest{Instance: key("db2", 3306), Duration: durationpb.New(90*time.Second + 500*time.Millisecond)},
+			wantJSON: map[string]any{"downtime.instance.host": "db2"},
+		},
+		{
+			name: "end downtime", method: "DELETE", path: "/api/v1/instances/db2/3306/downtime",
+			fake:     f.recovery,
+			wantReq:  &recoveryv1.EndDowntimeRequest{Instance: key("db2", 3306)},
+			wantJSON: map[string]any{},
+		},
+		{
+			name: "list downtimes", method: "GET", path: "/api/v1/downtimes",
+			fake:    f.recovery,
+			wantReq: &recoveryv1.ListDowntimesRequest{},
+			wantJSON: map[string]any{
+				"downtimes.0.instance.host": "db2", "downtimes.0.owner": "alice",
+				"downtimes.0.reason": "kernel upgrade", "downtimes.0.ends_at": "2026-01-02T04:04:05Z",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,6 +440,77 @@ func TestRESTErrors(t *testing.T) {
 			wantStatus: http.StatusBadRequest, wantCode: float64(codes.InvalidArgument), wantNoCall: true,
 		},
 		{
+			name: "analysis of an unknown cluster", method: "GET", path: "/api/v1/analysis?cluster=nope",
+			fakeErr:    status.Error(codes.NotFound, "cluster nope is not known"),
+			wantStatus: http.StatusNotFound, wantCode: float64(codes.NotFound),
+			wantMessage: "cluster nope is not known",
+		},
+		{
+			name: "analysis of a bad instance", method: "GET", path: "/api/v1/analysis?instance.host=db1",
+			fakeErr:    grpcx.InvalidArgument("instance.port", errors.New("port 0 is not from 1 to 65535")),
+			wantStatus: http.StatusBadRequest, wantCode: float64(codes.InvalidArgument),
+			wantMessage: "instance.port: port 0 is not from 1 to 65535",
+		},
+		{
+			name: "detections of an unknown instance", method: "GET", path: "/api/v1/detections?instance.host=db7&instance.port=3306",
+			fakeErr:    status.Error(codes.NotFound, "instance db7:3306 is not known"),
+			wantStatus: http.StatusNotFound, wantCode: float64(codes.NotFound),
+			wantMessage: "instance db7:3306 is not known",
+		},
+		{
+			name: "detections with a bad page token", method: "GET", path: "/api/v1/detections?page_token=garbage",
+			fakeErr:    grpcx.InvalidArgument("page_token", errors.New("not a page token")),
+			wantStatus: http.StatusBadRequest, wantCode: float64(codes.InvalidArgument),
+			wantMessage: "page_token: not a page token",
+		},
+		{
+			name: "detections with a bad page size", method: "GET", path: "/api/v1/detections?page_size=many",
+			wantStatus: http.StatusBadRequest, wantCode: float64(codes.InvalidArgument), wantNoCall: true,
+		},
+		{
+			name: "downtime of an unknown instance", method: "POST", path: "/api/v1/instances/db7/3306/downtime",
+			body:       `{"duration": "3600s"}`,
+			fakeErr:    status.Error(codes.NotFound, "instance db7:3306 is not known"),
+			wantStatus: http.StatusNotFound, wantCode: float64(codes.NotFound),
+			wantMessage: "instance db7:3306 is not known",
+		},
+		{
+			name: "downtime too long", method: "POST", path: "/api/v1/instances/db1/3306/downtime",
+			body:       `{"duration": "86400000s"}`,
+			fakeErr:    grpcx.InvalidArgument("duration", errors.New("1000 days is above 30 days")),
+			wantStatus: http.StatusBadRequest, wantCode: float64(codes.InvalidArgument),
+			wantMessage: "duration: 1000 days is above 30 days",
+		},
+		{
+			name: "downtime with an unparsable duration", method: "POST", path: "/api/v1/instances/db1/3306/downtime",
+			body:       `{"duration": "1 hour"}`,
+			wantStatus: http.StatusBadRequest, wantCode: float64(codes.InvalidArgument), wantNoCall: true,
+		},
+		{
+			name: "downtime with a non-numeric port", method: "POST", path: "/api/v1/instances/db1/abc/downtime",
+			body:       `{"duration": "3600s"}`,
+			wantStatus: http.StatusBadRequest, wantCode: float64(codes.InvalidArgument),
+			wantMessage: "instance.port", wantNoCall: true,
+		},
+		{
+			name: "end a downtime that is not there", method: "DELETE", path: "/api/v1/instances/db1/3306/downtime",
+			fakeErr:    status.Error(codes.NotFound, "db1:3306 is not downtimed"),
+			wantStatus: http.StatusNotFound, wantCode: float64(codes.NotFound),
+			wantMessage: "db1:3306 is not downtimed",
+		},
+		{
+			name: "end downtime with a bad port", method: "DELETE", path: "/api/v1/instances/db1/0/downtime",
+			fakeErr:    grpcx.InvalidArgument("instance.port", errors.New("port 0 is not from 1 to 65535")),
+			wantStatus: http.StatusBadRequest, wantCode: float64(codes.InvalidArgument),
+			wantMessage: "instance.port: port 0 is not from 1 to 65535",
+		},
+		{
+			name: "list downtimes unavailable", method: "GET", path: "/api/v1/downtimes",
+			fakeErr:    status.Error(codes.Unavailable, "store not ready"),
+			wantStatus: http.StatusServiceUnavailable, wantCode: float64(codes.Unavailable),
+			wantMessage: "store not ready",
+		},
+		{
 			name: "unknown API path", method: "GET", path: "/api/v1/nothing-here",
 			wantStatus: http.StatusNotFound, wantCode: float64(codes.NotFound), wantNoCall: true,
 		},
@@ -366,7 +519,7 @@ func TestRESTErrors(t *testing.T) {
 			wantStatus: http.StatusNotFound, wantCode: float64(codes.NotFound), wantNoCall: true,
 		},
 	}
-	fakes := []interface{ lastRequest() (proto.Message, int) }{f.topology, f.discovery, f.recovery}
+	fakes := []interface{ lastRequest() (proto.Message, int) }{f.topology, f.analyzer, f.discovery, f.recovery}
 	totalCalls := func() int {
 		n := 0
 		for _, fk := range fakes {
@@ -379,6 +532,7 @@ func TestRESTErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.fakeErr != nil {
 				f.topology.failWith(t, tt.fakeErr)
+				f.analyzer.failWith(t, tt.fakeErr)
 				f.discovery.failWith(t, tt.fakeErr)
 				f.recovery.failWith(t, tt.fakeErr)
 			}
@@ -397,8 +551,11 @@ func TestRESTErrors(t *testing.T) {
 			if msg, _ := field(m, "message").(string); !strings.Contains(msg, tt.wantMessage) {
 				t.Errorf("message %q does not contain %q", msg, tt.wantMessage)
 			}
-			if calls := totalCalls() - before; tt.wantNoCall && calls != 0 {
+			switch calls := totalCalls() - before; {
+			case tt.wantNoCall && calls != 0:
 				t.Errorf("backends got %d calls, want none", calls)
+			case !tt.wantNoCall && tt.fakeErr != nil && calls != 1:
+				t.Errorf("backends got %d calls, want 1", calls)
 			}
 		})
 	}
@@ -430,6 +587,9 @@ func TestBackendDownIs503(t *testing.T) {
 		{"GET", "/api/v1/instances/db1/3306"},
 		{"POST", "/api/v1/instances/db1/3306:discover"},
 		{"GET", "/api/v1/recovery-mode"},
+		{"GET", "/api/v1/analysis"},
+		{"GET", "/api/v1/detections"},
+		{"GET", "/api/v1/downtimes"},
 	} {
 		r := do(t, p.method, url+p.path, "")
 		if r.status != http.StatusServiceUnavailable {
@@ -458,68 +618,15 @@ func TestOpenAPI(t *testing.T) {
 			if !ok {
 				t.Fatalf("no paths object in %.200s", r.body)
 			}
-			if _, ok := paths["/api/v1/clusters"]; !ok {
-				t.Errorf("paths lack /api/v1/clusters")
+			for _, p := range []string{
+				"/api/v1/clusters", "/api/v1/analysis", "/api/v1/detections", "/api/v1/downtimes",
+				"/api/v1/instances/{instance.host}/{instance.port}/downtime",
+			} {
+				if _, ok := paths[p]; !ok {
+					t.Errorf("paths lack %s", p)
+				}
 			}
 		})
-	}
-}
-
-func TestHealthz(t *testing.T) {
-	f := newFixture(t)
-	r := do(t, "GET", f.url+"/healthz", "")
-	if r.status != http.StatusOK || strings.TrimSpace(string(r.body)) != "ok" {
-		t.Errorf("GET /healthz = %d %q, want 200 ok", r.status, r.body)
-	}
-}
-
-func TestReadyz(t *testing.T) {
-	f := newFixture(t)
-	r := pollStatus(t, f.url+"/readyz", http.StatusOK)
-	m := decode(t, r)
-	if field(m, "ready") != true {
-		t.Errorf("ready = %v, want true; body %s", field(m, "ready"), r.body)
-	}
-	for i, name := range []string{"discovery", "analyzer", "recovery"} {
-		if got := field(m, "backends."+string(rune('0'+i))+".name"); got != name {
-			t.Errorf("backend %d is %v, want %s", i, got, name)
-		}
-	}
-
-	f.recoverySrv.stop()
-	r = pollStatus(t, f.url+"/readyz", http.StatusServiceUnavailable)
-	m = decode(t, r)
-	notReady, _ := m["not_ready"].([]any)
-	if len(notReady) != 1 || notReady[0] != "recovery" {
-		t.Errorf("not_ready = %v, want [recovery]; body %s", m["not_ready"], r.body)
-	}
-	if got := field(m, "backends.2.error"); got == nil || got == "" {
-		t.Errorf("recovery backend has no error; body %s", r.body)
-	}
-
-	// The REST API of the stopped backend answers 503 too.
-	if r := do(t, "GET", f.url+"/api/v1/recovery-mode", ""); r.status != http.StatusServiceUnavailable {
-		t.Errorf("GET /api/v1/recovery-mode with recovery stopped: %d, want 503; body %s", r.status, r.body)
-	}
-	// The others still answer.
-	if r := do(t, "GET", f.url+"/api/v1/clusters", ""); r.status != http.StatusOK {
-		t.Errorf("GET /api/v1/clusters with recovery stopped: %d, want 200; body %s", r.status, r.body)
-	}
-}
-
-// pollStatus polls url until it answers want, for at most 10 seconds.
-func pollStatus(t *testing.T, url string, want int) response {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r := do(t, "GET", url, "")
-		if r.status == want {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: status %d, want %d; body %s", url, r.status, want, r.body)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

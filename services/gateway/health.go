@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
@@ -29,10 +30,18 @@ type readiness struct {
 	NotReady []string `json:"not_ready,omitempty"`
 }
 
-// backendState is one backend's answer to its health check.
+// backendState is how one backend answered the health checks of its
+// services.
 type backendState struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
+	// Ready is true when every one of its services is SERVING.
+	Ready    bool           `json:"ready"`
+	Services []serviceState `json:"services"`
+}
+
+// serviceState is one gRPC service's answer to its health check.
+type serviceState struct {
 	Service string `json:"service"`
 	Ready   bool   `json:"ready"`
 	// Status is the health status it reported, when it answered.
@@ -40,20 +49,13 @@ type backendState struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// readyzHandler answers 200 when every backend's gRPC health check says
-// SERVING for the service the gateway forwards to, else 503; the body lists
-// every backend either way.
+// readyzHandler answers 200 when, on every backend, the gRPC health check of
+// every service the gateway forwards to says SERVING, else 503; the body
+// lists every backend and service either way.
 func readyzHandler(bs []*backend) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		states := make([]backendState, len(bs))
-		var wg sync.WaitGroup
-		for i, b := range bs {
-			wg.Go(func() { states[i] = checkBackend(r.Context(), b) })
-		}
-		wg.Wait()
-
-		body := readiness{Ready: true, Backends: states}
-		for _, s := range states {
+		body := readiness{Ready: true, Backends: checkBackends(r.Context(), bs)}
+		for _, s := range body.Backends {
 			if !s.Ready {
 				body.Ready = false
 				body.NotReady = append(body.NotReady, s.Name)
@@ -70,11 +72,31 @@ func readyzHandler(bs []*backend) http.HandlerFunc {
 	}
 }
 
-func checkBackend(ctx context.Context, b *backend) backendState {
-	s := backendState{Name: b.name, Address: b.addr, Service: b.service}
+// checkBackends checks every service of every backend at once.
+func checkBackends(ctx context.Context, bs []*backend) []backendState {
+	states := make([]backendState, len(bs))
+	var wg sync.WaitGroup
+	for i, b := range bs {
+		states[i] = backendState{Name: b.name, Address: b.addr, Services: make([]serviceState, len(b.services))}
+		for j, s := range b.services {
+			wg.Go(func() { states[i].Services[j] = checkService(ctx, b.conn, s.name) })
+		}
+	}
+	wg.Wait()
+	for i := range states {
+		states[i].Ready = true
+		for _, s := range states[i].Services {
+			states[i].Ready = states[i].Ready && s.Ready
+		}
+	}
+	return states
+}
+
+func checkService(ctx context.Context, conn *grpc.ClientConn, service string) serviceState {
+	s := serviceState{Service: service}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	resp, err := healthpb.NewHealthClient(b.conn).Check(ctx, &healthpb.HealthCheckRequest{Service: b.service})
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: service})
 	if err != nil {
 		st := status.Convert(err)
 		s.Error = st.Code().String() + ": " + st.Message()
