@@ -108,7 +108,28 @@ func TestRESTRoundTrips(t *testing.T) {
 			}
 		}},
 
+		{"GET", "/api/v1/analysis?cluster=orders", "", 200, nil},
+		{"GET", "/api/v1/detections?cluster=orders&page_size=10", "", 200, nil},
+		{"POST", "/api/v1/instances/" + hostPort(r1) + "/downtime", `{"duration": "3600s", "owner": "carol", "reason": "disk swap"}`, 200, func(t *testing.T, b map[string]any) {
+			if b["downtime"].(map[string]any)["owner"] != "carol" {
+				t.Errorf("body = %v", b)
+			}
+		}},
+		{"GET", "/api/v1/downtimes", "", 200, func(t *testing.T, b map[string]any) {
+			if len(b["downtimes"].([]any)) != 1 {
+				t.Errorf("downtimes = %v", b)
+			}
+		}},
+		{"DELETE", "/api/v1/instances/" + hostPort(r1) + "/downtime", "", 200, nil},
+		{"DELETE", "/api/v1/instances/" + hostPort(r1) + "/downtime", "", 404, nil},
+
 		// Bad input: clear JSON errors with the right codes, never a 500.
+		{"GET", "/api/v1/analysis?cluster=nope", "", 404, nil},
+		{"GET", "/api/v1/analysis?instance.host=db1&instance.port=0", "", 400, nil},
+		{"GET", "/api/v1/detections?page_size=-1", "", 400, nil},
+		{"GET", "/api/v1/detections?page_token=garbage!", "", 400, nil},
+		{"POST", "/api/v1/instances/" + hostPort(r1) + "/downtime", `{"duration": "-5s"}`, 400, nil},
+		{"POST", "/api/v1/instances/" + hostPort(r1) + "/downtime", `{"duration": "soon"}`, 400, nil},
 		{"GET", "/api/v1/clusters/nope", "", 404, nil},
 		{"GET", "/api/v1/instances/10.0.0.1/3306", "", 404, nil},
 		{"GET", "/api/v1/instances/db1/abc", "", 400, nil},
