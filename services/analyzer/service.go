@@ -82,7 +82,6 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		events:   fanout.New[string, *analyzerv1.Detection](cfg.EventBuffer),
 		stopping: make(chan struct{}),
 		throttle: newThrottle(),
-		synced:   make(map[string]bool),
 		warnings: make(map[string][]analysis.Warning),
 	}
 	for _, p := range cfg.IgnoreInstances {
@@ -97,14 +96,6 @@ func New(cfg Config, deps Deps) (*Service, error) {
 func (s *Service) Register(srv *grpc.Server) {
 	topologyv1.RegisterTopologyServiceServer(srv, &topologyServer{svc: s})
 	analyzerv1.RegisterAnalyzerServiceServer(srv, &analyzerServer{svc: s})
-}
-
-// Synced reports whether every discovery member's stream has delivered its
-// initial state at least once.
-func (s *Service) Synced() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.synced) == len(s.cfg.DiscoveryAddrs)
 }
 
 // Run follows every discovery member, analyses, and persists until ctx is
@@ -128,11 +119,6 @@ func (s *Service) Run(ctx context.Context) error {
 			Log:        s.log,
 			MinBackoff: s.cfg.ReconnectMin,
 			MaxBackoff: s.cfg.ReconnectMax,
-			OnSynced: func(source string, _ int) {
-				s.mu.Lock()
-				s.synced[source] = true
-				s.mu.Unlock()
-			},
 		}
 		wg.Go(func() { _ = f.Run(ctx) })
 	}

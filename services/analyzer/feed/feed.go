@@ -36,8 +36,6 @@ type Feed struct {
 	Log        *slog.Logger
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
-	// OnSynced, when set, is called after each initial sync.
-	OnSynced func(source string, count int)
 }
 
 // Run follows the stream until ctx is done.
@@ -99,9 +97,6 @@ func (f *Feed) follow(ctx context.Context) (bool, error) {
 				f.Sink.Retain(f.Source, initial)
 				f.Sink.Connected(f.Source)
 				f.Log.Info("snapshot stream synced", "source", f.Source, "instances", len(initial))
-				if f.OnSynced != nil {
-					f.OnSynced(f.Source, len(initial))
-				}
 			}
 		}
 	}
