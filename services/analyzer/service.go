@@ -63,7 +63,6 @@ type Service struct {
 	downtimes atomic.Pointer[map[topology.InstanceKey]time.Time]
 
 	mu       sync.Mutex
-	synced   map[string]bool               // discovery sources that completed an initial sync
 	warnings map[string][]analysis.Warning // by cluster
 	unsaved  []*analyzerv1.Detection       // detection changes not yet in the store
 }
