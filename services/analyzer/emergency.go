@@ -51,11 +51,11 @@ func (s *Service) emergency(ctx context.Context, problems []analysis.Problem, ch
 		again := reprobeWhileCodes[p.Code] || (reprobeOnceCodes[p.Code] && fresh[p.Code+"/"+p.Instance.String()])
 		if again && s.throttle.allow("probe", p.Instance, now, s.cfg.EmergencyProbeInterval) {
 			keys := append([]topology.InstanceKey{p.Instance}, p.Related...)
-			go s.probeNow(ctx, keys)
+			s.background.Go(func() { s.probeNow(ctx, keys) })
 		}
 		if p.Action == analyzerv1.Action_ACTION_RESTART_REPLICATION &&
 			s.throttle.allow("restart", p.Instance, now, s.cfg.RestartReplicationInterval) {
-			go s.restartReplication(ctx, p.Instance, p.Replicas)
+			s.background.Go(func() { s.restartReplication(ctx, p.Instance, p.Replicas) })
 		}
 	}
 }

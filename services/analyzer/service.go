@@ -59,6 +59,8 @@ type Service struct {
 	// discovery holds a client per discovery member, for emergency reads.
 	discovery []discoveryv1.DiscoveryServiceClient
 	throttle  *throttle
+	// background runs the emergency reads and restarts; Run waits for it.
+	background sync.WaitGroup
 
 	downtimes atomic.Pointer[map[topology.InstanceKey]time.Time]
 
@@ -101,6 +103,7 @@ func (s *Service) Register(srv *grpc.Server) {
 // done.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	defer s.background.Wait()
 	defer wg.Wait()
 	for _, addr := range s.cfg.DiscoveryAddrs {
 		conn, err := grpcx.Dial(addr)
