@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 
 	"google.golang.org/grpc"
 
@@ -91,21 +92,32 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 	return a, nil
 }
 
-// pointAtLocal rewrites addresses of services that run in this process to
-// their bound listeners.
+// pointAtLocal points services at the ones running in this process: an
+// address equal to a local service's configured listen address, or left at
+// its default, becomes that service's bound address. The analyzer also
+// takes the local discovery's poll interval, which its validity window
+// depends on.
 func (a *App) pointAtLocal(cfg *Config, configured map[string]string) {
+	defaults := DefaultConfig()
+	defaultAddr := map[string]string{
+		Discovery: defaults.Discovery.ListenAddr, Analyzer: defaults.Analyzer.ListenAddr, Recovery: defaults.Recovery.ListenAddr,
+	}
 	local := func(addr, service string) string {
-		if bound, ok := a.addrs[service]; ok && addr == configured[service] {
+		if bound, ok := a.addrs[service]; ok && (addr == configured[service] || addr == defaultAddr[service]) {
 			return bound
 		}
 		return addr
 	}
+	cfg.Analyzer.DiscoveryAddrs = slices.Clone(cfg.Analyzer.DiscoveryAddrs)
 	for i, addr := range cfg.Analyzer.DiscoveryAddrs {
 		cfg.Analyzer.DiscoveryAddrs[i] = local(addr, Discovery)
 	}
 	cfg.Gateway.DiscoveryAddr = local(cfg.Gateway.DiscoveryAddr, Discovery)
 	cfg.Gateway.AnalyzerAddr = local(cfg.Gateway.AnalyzerAddr, Analyzer)
 	cfg.Gateway.RecoveryAddr = local(cfg.Gateway.RecoveryAddr, Recovery)
+	if cfg.Runs(Discovery) {
+		cfg.Analyzer.PollInterval = cfg.Discovery.PollInterval
+	}
 }
 
 func (a *App) startService(ctx context.Context, name string, cfg Config, creds mysql.Credentials, lis net.Listener) error {
