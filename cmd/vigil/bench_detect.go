@@ -50,7 +50,6 @@ func runBenchDetect(ctx context.Context, args []string, stdout, stderr io.Writer
 	cfg.Discovery.ListenAddr, cfg.Analyzer.ListenAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Discovery.PollInterval, cfg.Analyzer.PollInterval = *poll, *poll
 	cfg.Discovery.Seeds = []string{master.Key}
-	cfg.Analyzer.DiscoveryAddrs = []string{cfg.Discovery.ListenAddr} // pointed at the bound port by app.Start
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	creds := mysql.Credentials{User: sandbox.DefaultUser, Password: sandbox.DefaultPassword}
