@@ -166,7 +166,11 @@ func buildFacts(in Input, cfg Config) []*Facts {
 			}
 			f.Replicas = append(f.Replicas, r)
 		}
-		if since, ok := in.ActiveSince(key, CodeLockedSemiSyncMasterHypothesis); ok {
+		// The lock counts from when the hypothesis started; once confirmed it
+		// stays confirmed while the condition holds.
+		if _, ok := in.ActiveSince(key, CodeLockedSemiSyncMaster); ok {
+			f.SemiSyncLockedFor = cfg.SemiSyncConfirmation
+		} else if since, ok := in.ActiveSince(key, CodeLockedSemiSyncMasterHypothesis); ok {
 			f.SemiSyncLockedFor = in.Now.Sub(since)
 		}
 		out = append(out, f)
