@@ -26,6 +26,15 @@ type server struct {
 
 func (h *server) StreamSnapshots(req *discoveryv1.StreamSnapshotsRequest, stream grpc.ServerStreamingServer[discoveryv1.StreamSnapshotsResponse]) error {
 	s := h.svc
+	// Until every instance known at start has been probed once, the state
+	// is partial; a subscriber must not take it for the whole picture.
+	select {
+	case <-s.firstProbes.Done():
+	case <-s.stopping:
+		return status.Error(codes.Unavailable, "discovery is shutting down")
+	case <-stream.Context().Done():
+		return nil
+	}
 	sub := s.hub.Subscribe()
 	defer sub.Close()
 	s.log.Info("snapshot subscriber joined", "subscriber", req.GetSubscriber(), "initial", len(sub.Initial))

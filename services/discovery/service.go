@@ -47,6 +47,9 @@ type Service struct {
 	hub *fanout.Hub[topology.InstanceKey, *topologyv1.Snapshot]
 	// stopping is closed when Run's context ends, to end open streams.
 	stopping chan struct{}
+	// firstProbes is done once Run probed every instance it resumed; the
+	// snapshot streams wait for it.
+	firstProbes *firstPass
 
 	// pending holds the snapshots not yet written to the store.
 	mu      sync.Mutex
@@ -82,13 +85,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
 	s := &Service{
-		cfg:      cfg,
-		store:    deps.Store,
-		log:      deps.Logger.With("service", "discovery"),
-		prober:   prober,
-		hub:      fanout.New[topology.InstanceKey, *topologyv1.Snapshot](cfg.StreamBuffer),
-		stopping: make(chan struct{}),
-		pending:  make(map[topology.InstanceKey]*topologyv1.Snapshot),
+		cfg:         cfg,
+		store:       deps.Store,
+		log:         deps.Logger.With("service", "discovery"),
+		prober:      prober,
+		hub:         fanout.New[topology.InstanceKey, *topologyv1.Snapshot](cfg.StreamBuffer),
+		stopping:    make(chan struct{}),
+		firstProbes: newFirstPass(),
+		pending:     make(map[topology.InstanceKey]*topologyv1.Snapshot),
 	}
 	s.poller = poll.New(cfg.PollInterval, cfg.Workers, prober, s.handle)
 	return s, nil
@@ -108,13 +112,17 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discovery: resume from store: %w", err)
 	}
+	var known []topology.InstanceKey
 	for _, inst := range stored {
 		s.poller.Add(inst.Key)
+		known = append(known, inst.Key)
 	}
 	for _, seed := range s.cfg.Seeds {
 		key, _ := topology.ParseInstanceKey(seed) // validated in Config.Validate
 		s.poller.Add(key)
+		known = append(known, key)
 	}
+	s.firstProbes.start(known, s.cfg.PollInterval+s.cfg.ConnectTimeout+s.cfg.ReadTimeout)
 	s.log.Info("discovery started", "resumed", len(stored), "seeds", len(s.cfg.Seeds), "member", s.cfg.MemberID)
 
 	var wg sync.WaitGroup
@@ -135,6 +143,7 @@ func (s *Service) handle(snap *topologyv1.Snapshot) {
 		// Forgotten while the probe ran.
 		return
 	}
+	s.firstProbes.probed(key)
 	s.hub.Set(key, snap)
 	s.mu.Lock()
 	s.pending[key] = snap
