@@ -172,6 +172,22 @@ func (g *Graph) classify(c *Cluster) (alias, domain string) {
 	return alias, domain
 }
 
+// SetAlias gives a cluster an alias from configuration, which takes
+// precedence over one the instances report. It reports whether the cluster
+// exists.
+func (g *Graph) SetAlias(cluster, alias string) bool {
+	c, ok := g.Clusters[cluster]
+	if !ok {
+		return false
+	}
+	if c.Alias != "" && g.aliases[c.Alias] == cluster {
+		delete(g.aliases, c.Alias)
+	}
+	c.Alias = alias
+	g.aliases[alias] = cluster
+	return true
+}
+
 // FindCluster returns the cluster with the given name or alias.
 func (g *Graph) FindCluster(nameOrAlias string) (*Cluster, bool) {
 	if c, ok := g.Clusters[nameOrAlias]; ok {

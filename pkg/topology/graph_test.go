@@ -150,3 +150,18 @@ func TestFindClusterByAlias(t *testing.T) {
 		t.Error("FindCluster(nope) found a cluster")
 	}
 }
+
+func TestSetAlias(t *testing.T) {
+	m := snap("h:1", "", false)
+	m.Classification = &topologyv1.Classification{ClusterAlias: "from-query"}
+	g := BuildGraph(map[InstanceKey]Observation{key("h:1"): good(m)})
+	if !g.SetAlias("h:1", "orders") || g.SetAlias("h:9", "x") {
+		t.Fatal("SetAlias did not report whether the cluster exists")
+	}
+	if c, ok := g.FindCluster("orders"); !ok || c.Alias != "orders" {
+		t.Errorf("FindCluster(orders) = %+v, %v", c, ok)
+	}
+	if _, ok := g.FindCluster("from-query"); ok {
+		t.Error("the replaced alias still finds the cluster")
+	}
+}

@@ -22,6 +22,9 @@ type Config struct {
 	// ReconnectMin and ReconnectMax bound the backoff between stream reconnects.
 	ReconnectMin time.Duration `yaml:"reconnect_min"`
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
+	// ClusterAliases maps cluster names (the master's host:port) to aliases;
+	// they take precedence over aliases found by discovery's alias query.
+	ClusterAliases map[string]string `yaml:"cluster_aliases"`
 	// LagThreshold is the lag above which a replica shows as lagging.
 	LagThreshold time.Duration `yaml:"lag_threshold"`
 
@@ -112,6 +115,11 @@ func (c Config) Validate() error {
 	}
 	if c.EventBuffer < 1 {
 		errs = append(errs, fmt.Errorf("analyzer.event_buffer: %d must be at least 1", c.EventBuffer))
+	}
+	for name, alias := range c.ClusterAliases {
+		if name == "" || alias == "" {
+			errs = append(errs, fmt.Errorf("analyzer.cluster_aliases: %q: %q: name and alias must not be empty", name, alias))
+		}
 	}
 	for i, p := range c.IgnoreInstances {
 		if _, err := regexp.Compile(p); err != nil {

@@ -78,7 +78,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg:      cfg,
 		store:    deps.Store,
 		log:      deps.Logger.With("service", "analyzer"),
-		state:    view.NewState(),
+		state:    view.NewState(cfg.ClusterAliases),
 		tracker:  detect.NewTracker(),
 		events:   fanout.New[string, *analyzerv1.Detection](cfg.EventBuffer),
 		stopping: make(chan struct{}),

@@ -31,6 +31,9 @@ type State struct {
 	// gets a token when it becomes non-empty.
 	dirty   map[topology.InstanceKey]struct{}
 	changed chan struct{}
+
+	// aliases are cluster aliases from configuration, by cluster name.
+	aliases map[string]string
 }
 
 type instance struct {
@@ -44,9 +47,11 @@ type received struct {
 	at   time.Time
 }
 
-// NewState returns an empty state.
-func NewState() *State {
+// NewState returns an empty state. aliases (cluster name to alias, from
+// configuration) override the aliases instances report.
+func NewState(aliases map[string]string) *State {
 	return &State{
+		aliases:   aliases,
 		instances: make(map[topology.InstanceKey]*instance),
 		connected: make(map[string]bool),
 		graph:     topology.BuildGraph(nil),
@@ -175,6 +180,9 @@ func (s *State) Graph() *topology.Graph {
 			obs[key] = topology.Observation{Latest: in.latest(), LastGood: in.lastGood}
 		}
 		s.graph = topology.BuildGraph(obs)
+		for name, alias := range s.aliases {
+			s.graph.SetAlias(name, alias)
+		}
 		s.built = s.version
 	}
 	return s.graph

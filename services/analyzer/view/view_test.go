@@ -42,7 +42,7 @@ func down(port uint16, at time.Duration) *topologyv1.Snapshot {
 }
 
 func TestRenderText(t *testing.T) {
-	st := NewState()
+	st := NewState(nil)
 	st.Apply("d1", snap(1, 0, 0))
 	st.Apply("d1", snap(2, 1, 0))
 	st.Apply("d1", snap(3, 2, 0))
@@ -78,7 +78,7 @@ func TestRenderText(t *testing.T) {
 }
 
 func TestStateKeepsPlaceOfUnreachableInstance(t *testing.T) {
-	st := NewState()
+	st := NewState(nil)
 	st.Apply("d1", snap(1, 0, 0))
 	st.Apply("d1", snap(2, 1, 0))
 	st.Apply("d1", down(2, time.Second))
@@ -93,7 +93,7 @@ func TestStateKeepsPlaceOfUnreachableInstance(t *testing.T) {
 }
 
 func TestStateNewestSnapshotAcrossSourcesWins(t *testing.T) {
-	st := NewState()
+	st := NewState(nil)
 	st.Apply("d1", snap(1, 0, 2*time.Second))
 	st.Apply("d2", down(1, time.Second)) // older, from another observer
 	inst, _ := st.View().Instance(k(1))
@@ -103,7 +103,7 @@ func TestStateNewestSnapshotAcrossSourcesWins(t *testing.T) {
 }
 
 func TestStateRetainAndForget(t *testing.T) {
-	st := NewState()
+	st := NewState(nil)
 	for _, p := range []uint16{1, 2, 3} {
 		st.Apply("d1", snap(p, 0, 0))
 	}
@@ -123,7 +123,7 @@ func TestStateRetainAndForget(t *testing.T) {
 }
 
 func TestGraphFollowsStructuralChanges(t *testing.T) {
-	st := NewState()
+	st := NewState(nil)
 	st.Apply("d1", snap(1, 0, 0))
 	st.Apply("d1", snap(2, 1, 0))
 	st.Apply("d1", snap(3, 0, 0))
@@ -133,5 +133,15 @@ func TestGraphFollowsStructuralChanges(t *testing.T) {
 	st.Apply("d1", snap(2, 3, time.Second)) // repointed under 3
 	if got := st.Graph().Nodes[k(2)].Cluster; got != k(3).String() {
 		t.Errorf("cluster of 2 after repoint = %s, want %s", got, k(3))
+	}
+}
+
+func TestConfiguredAliasWins(t *testing.T) {
+	st := NewState(map[string]string{k(1).String(): "orders"})
+	st.Apply("d1", snap(1, 0, 0))
+	st.Apply("d1", snap(2, 1, 0))
+	c, ok := st.View().Graph.FindCluster("orders")
+	if !ok || c.Name != k(1).String() {
+		t.Errorf("FindCluster(orders) = %+v, %v", c, ok)
 	}
 }
