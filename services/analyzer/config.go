@@ -69,7 +69,7 @@ func DefaultConfig() Config {
 
 		PollInterval:               time.Second,
 		ValiditySlack:              time.Second,
-		SafetyPassInterval:         250 * time.Millisecond,
+		SafetyPassInterval:         time.Second,
 		SemiSyncConfirmation:       5 * time.Second,
 		EmergencyProbeInterval:     250 * time.Millisecond,
 		RestartReplicationInterval: 10 * time.Second,

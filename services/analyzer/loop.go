@@ -30,18 +30,24 @@ func (s *Service) analysisLoop(ctx context.Context) {
 	}
 }
 
+// analyzeChanged analyses only the clusters of the instances that changed,
+// reading only their instances.
 func (s *Service) analyzeChanged(ctx context.Context) {
 	dirty := s.state.TakeDirty()
-	v := s.state.View()
+	g := s.state.Graph()
 	now := time.Now()
 	done := map[string]bool{}
 	for _, key := range dirty {
-		n, ok := v.Graph.Nodes[key]
+		n, ok := g.Nodes[key]
 		if !ok || done[n.Cluster] {
 			continue
 		}
 		done[n.Cluster] = true
-		s.analyzeCluster(ctx, v, v.Graph.Clusters[n.Cluster], now)
+		c := g.Clusters[n.Cluster]
+		v := s.state.ViewOf(append([]topology.InstanceKey{c.Master}, c.Members...))
+		if c = v.Graph.Clusters[n.Cluster]; c != nil { // the graph may have moved on
+			s.analyzeCluster(ctx, v, c, now)
+		}
 	}
 }
 

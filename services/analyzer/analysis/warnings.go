@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vigil-db/vigil/pkg/topology"
@@ -139,10 +140,16 @@ func gtidMode(f *Facts) string {
 
 // versionLess compares major versions such as "8.0" and "10.11" numerically.
 func versionLess(a, b string) bool {
-	var amaj, amin, bmaj, bmin int
-	fmt.Sscanf(a, "%d.%d", &amaj, &amin)
-	fmt.Sscanf(b, "%d.%d", &bmaj, &bmin)
+	amaj, amin := majorMinor(a)
+	bmaj, bmin := majorMinor(b)
 	return amaj < bmaj || (amaj == bmaj && amin < bmin)
+}
+
+func majorMinor(v string) (int, int) {
+	maj, min, _ := strings.Cut(v, ".")
+	x, _ := strconv.Atoi(maj)
+	y, _ := strconv.Atoi(min)
+	return x, y
 }
 
 func allKeys(m map[string][]topology.InstanceKey) []topology.InstanceKey {

@@ -208,27 +208,51 @@ func (v *View) Evidence(key topology.InstanceKey) []analysis.Observation {
 	return v.evidence[key]
 }
 
-// View returns the current picture.
+// View returns the current picture of every instance.
 func (s *State) View() *View {
 	g := s.Graph()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v := &View{
-		Graph:    g,
-		obs:      make(map[topology.InstanceKey]topology.Observation, len(s.instances)),
-		evidence: make(map[topology.InstanceKey][]analysis.Observation, len(s.instances)),
-	}
+	v := newView(g, len(s.instances))
 	for key, in := range s.instances {
-		v.obs[key] = topology.Observation{Latest: in.latest(), LastGood: in.lastGood}
-		for source, r := range in.bySource {
-			if s.connected[source] {
-				v.evidence[key] = append(v.evidence[key], analysis.Observation{
-					Observer: observerName(source, r.snap), Snapshot: r.snap, Received: r.at,
-				})
-			}
+		s.addLocked(v, key, in)
+	}
+	return v
+}
+
+// ViewOf returns the current picture of the given instances only (the graph
+// is always whole): what analysing one cluster needs, at a cost that grows
+// with the cluster, not the fleet.
+func (s *State) ViewOf(keys []topology.InstanceKey) *View {
+	g := s.Graph()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := newView(g, len(keys))
+	for _, key := range keys {
+		if in, ok := s.instances[key]; ok {
+			s.addLocked(v, key, in)
 		}
 	}
 	return v
+}
+
+func newView(g *topology.Graph, size int) *View {
+	return &View{
+		Graph:    g,
+		obs:      make(map[topology.InstanceKey]topology.Observation, size),
+		evidence: make(map[topology.InstanceKey][]analysis.Observation, size),
+	}
+}
+
+func (s *State) addLocked(v *View, key topology.InstanceKey, in *instance) {
+	v.obs[key] = topology.Observation{Latest: in.latest(), LastGood: in.lastGood}
+	for source, r := range in.bySource {
+		if s.connected[source] {
+			v.evidence[key] = append(v.evidence[key], analysis.Observation{
+				Observer: observerName(source, r.snap), Snapshot: r.snap, Received: r.at,
+			})
+		}
+	}
 }
 
 // observerName names an observer by its member id, falling back to the
