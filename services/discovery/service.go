@@ -170,7 +170,7 @@ func (s *Service) crawl(snap *topologyv1.Snapshot) {
 			continue
 		}
 		if s.poller.Add(key) {
-			s.log.Info("instance discovered", "instance", key.String(), "via", snap.GetKey().GetHost())
+			s.log.Info("instance discovered", "instance", key.String(), "via", keyOf(snap).String())
 		}
 	}
 }
