@@ -82,7 +82,7 @@ func (s *State) Apply(source string, snap *topologyv1.Snapshot) {
 		}
 		in.lastGood = snap
 	}
-	if prev == nil || prev.GetReachable() != snap.GetReachable() {
+	if prev == nil { // a new node; reachability alone never moves one
 		s.version++
 	}
 	s.markLocked(key)
