@@ -69,6 +69,7 @@ var failureRules = []Rule{
 	{CodeUnreachableCoMaster, analyzerv1.Action_ACTION_REPROBE, func(f *Facts, _ Config) bool {
 		return f.IsCoMaster && invalid(f)
 	}},
+	// A co-master ring in which no member takes writes: no primary.
 	{CodeNoPrimaryReachable, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
 		return f.IsCoMaster && f.Valid() && f.Snapshot.GetServer().GetReadOnly() && !otherCoMasterWritable(f)
 	}},
