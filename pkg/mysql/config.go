@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -73,6 +74,17 @@ func (c ProberConfig) validate() error {
 		return fmt.Errorf("connect timeout %s is negative", c.ConnectTimeout)
 	case c.ReadTimeout < 0:
 		return fmt.Errorf("read timeout %s is negative", c.ReadTimeout)
+	}
+	// Probe connections allow several statements per round trip, so a
+	// configured query must be exactly one statement.
+	queries := map[string]string{"lag query": c.LagQuery}
+	for _, q := range configuredQueries(c.Classification) {
+		queries[q.field+" query"] = q.query
+	}
+	for name, q := range queries {
+		if strings.Contains(strings.TrimRight(strings.TrimSpace(q), ";"), ";") {
+			return fmt.Errorf("%s %q: must be a single statement (no ';')", name, q)
+		}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // The driver reduces most network failures to mysql.ErrInvalidConn and
@@ -16,7 +17,8 @@ import (
 // through tracedConn, which remembers them.
 
 // tracedConn is a TCP connection that records the bytes it received and the
-// first error of a read or write.
+// first error of a read or write. While a probe holds it, it also enforces
+// the probe's context (see bind).
 type tracedConn struct {
 	net.Conn
 	received atomic.Int64
@@ -25,6 +27,12 @@ type tracedConn struct {
 	err     error
 	onClose func() // set once the handshake succeeded; runs at most once
 	closed  bool
+
+	// deadlineMu orders the deadlines set by the driver and by bind's
+	// cancellation, so a cancellation is never overwritten.
+	deadlineMu sync.Mutex
+	limit      time.Time // latest deadline allowed; zero for none
+	binding    uint64    // counts binds, so a stale cancellation does nothing
 }
 
 func (c *tracedConn) Read(b []byte) (int, error) {
@@ -54,6 +62,68 @@ func (c *tracedConn) Close() error {
 		onClose()
 	}
 	return c.Conn.Close()
+}
+
+// expired is a deadline in the past: it fails reads and writes at once.
+var expired = time.Unix(1, 0)
+
+// bind enforces ctx on the connection until release is called: no read or
+// write deadline goes past ctx's deadline, and the end of ctx interrupts the
+// read or write in progress, which then fails with os.ErrDeadlineExceeded.
+// The driver can then be given a context it need not watch; its watcher
+// costs two goroutine hand-offs per statement, a large part of a probe's
+// CPU time. The driver sets a deadline before every read and write, so the
+// connection needs no reset after release.
+func (c *tracedConn) bind(ctx context.Context) (release func()) {
+	limit, _ := ctx.Deadline()
+	c.deadlineMu.Lock()
+	c.binding++
+	binding := c.binding
+	c.limit = limit
+	c.deadlineMu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		c.deadlineMu.Lock()
+		defer c.deadlineMu.Unlock()
+		if c.binding == binding {
+			c.limit = expired
+			_ = c.Conn.SetDeadline(expired)
+		}
+	})
+	return func() {
+		stop()
+		c.deadlineMu.Lock()
+		if c.binding == binding {
+			c.binding++
+			c.limit = time.Time{}
+		}
+		c.deadlineMu.Unlock()
+	}
+}
+
+// capped returns t, or the limit when t is later (or none).
+func (c *tracedConn) capped(t time.Time) time.Time {
+	if !c.limit.IsZero() && (t.IsZero() || t.After(c.limit)) {
+		return c.limit
+	}
+	return t
+}
+
+func (c *tracedConn) SetDeadline(t time.Time) error {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	return c.Conn.SetDeadline(c.capped(t))
+}
+
+func (c *tracedConn) SetReadDeadline(t time.Time) error {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	return c.Conn.SetReadDeadline(c.capped(t))
+}
+
+func (c *tracedConn) SetWriteDeadline(t time.Time) error {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	return c.Conn.SetWriteDeadline(c.capped(t))
 }
 
 // SyscallConn exposes the socket so the driver can check an idle pooled

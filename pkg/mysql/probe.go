@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,12 +28,20 @@ const maxErrorDetails = 4
 
 // probeRun is the state of one probe.
 type probeRun struct {
-	prober  *Prober
-	key     topology.InstanceKey
-	snap    *topologyv1.Snapshot
-	conn    *sql.Conn
-	socket  *tracedConn // the connection's socket, for explaining failures
-	status  row         // SHOW GLOBAL STATUS, lower-case names
+	prober *Prober
+	key    topology.InstanceKey
+	snap   *topologyv1.Snapshot
+	pool   *instancePool
+	conn   *sql.Conn
+	socket *tracedConn // the connection's socket, for explaining failures
+	// bound is set when socket enforces the probe's context (see
+	// tracedConn.bind), so the driver need not.
+	bound   bool
+	answers map[string]result // of statements sent ahead, by statement
+	// broken is set when a statement sent ahead failed other than with a
+	// MySQL error: the connection is gone, nothing more is sent ahead.
+	broken  bool
+	status  row // SHOW GLOBAL STATUS, lower-case names
 	dialect dialect
 	// stopped is set when the probe cannot go on: the connection broke, or
 	// the server's version is unknown.
@@ -52,6 +61,7 @@ func (r *probeRun) run(ctx context.Context) {
 		r.fail(failure{class: topologyv1.ErrorClass_ERROR_CLASS_OTHER, detail: err.Error()}, "probe "+r.key.String())
 		return
 	}
+	r.pool = pool
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout+cfg.ReadTimeout)
 	defer cancel()
 
@@ -70,9 +80,23 @@ func (r *probeRun) run(ctx context.Context) {
 		r.socket = pool.connector.socket(dc)
 		return nil
 	})
+	if r.socket != nil {
+		defer r.socket.bind(ctx)()
+		r.bound = true
+	}
+
+	// The statements every probe runs go in one round trip, with the
+	// version-dependent ones of the last probe; sendVersioned checks
+	// those against the version read now.
+	first := []string{serverTimeQuery, variablesQuery, statusQuery}
+	if v := pool.versioned.Load(); v != nil {
+		first = append(first, *v...)
+	}
+	r.sendAhead(ctx, first)
 
 	steps := []func(context.Context){
-		r.readServerTime, r.readServer, r.readBinlogPosition, r.readChannels, r.readReplicas, r.readLag, r.classify,
+		r.readServerTime, r.readServer, r.sendVersioned, r.readBinlogPosition, r.readChannels, r.readReplicas,
+		r.readLag, r.classify,
 	}
 	for _, step := range steps {
 		if r.stopped {
@@ -82,10 +106,112 @@ func (r *probeRun) run(ctx context.Context) {
 	}
 }
 
+// queryContext returns the context to run a statement with, or the error
+// of a context that has ended.
+func (r *probeRun) queryContext(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r.bound {
+		// The socket enforces ctx. A context without Done spares the
+		// driver's watcher and database/sql's per-query goroutine.
+		return context.WithoutCancel(ctx), nil
+	}
+	return ctx, nil
+}
+
+// queryError returns err, or the error of ctx when ctx has ended and err is
+// not the server's: on a bound socket, an ended context shows as a socket
+// deadline.
+func queryError(ctx context.Context, err error) error {
+	var me *mysql.MySQLError
+	if err == nil || errors.As(err, &me) {
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// sendAhead runs fixed statements in one round trip and keeps their results
+// for the steps that need them; statements already answered are skipped.
+// A statement the server did not get to is left for the step to run.
+func (r *probeRun) sendAhead(ctx context.Context, stmts []string) {
+	var todo []string
+	for _, s := range stmts {
+		if _, ok := r.answers[s]; !ok && !slices.Contains(todo, s) {
+			todo = append(todo, s)
+		}
+	}
+	if len(todo) == 0 || r.broken {
+		return
+	}
+	if r.answers == nil {
+		r.answers = make(map[string]result, len(todo))
+	}
+	qctx, err := r.queryContext(ctx)
+	if err != nil {
+		r.answers[todo[0]] = result{err: err}
+		return
+	}
+	for i, res := range queryBatch(qctx, r.conn, todo) {
+		res.err = queryError(ctx, res.err)
+		var me *mysql.MySQLError
+		if res.err != nil && !errors.As(res.err, &me) {
+			r.broken = true
+		}
+		r.answers[todo[i]] = res
+	}
+}
+
+// answer returns the result of a fixed statement: the one sent ahead, or
+// else the statement's own.
+func (r *probeRun) answer(ctx context.Context, stmt string) result {
+	if res, ok := r.answers[stmt]; ok {
+		delete(r.answers, stmt)
+		return res
+	}
+	qctx, err := r.queryContext(ctx)
+	if err != nil {
+		return result{err: err}
+	}
+	cols, rows, err := func() ([]string, []row, error) {
+		rows, err := r.conn.QueryContext(qctx, stmt)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer rows.Close()
+		return scanResultSet(rows)
+	}()
+	return result{cols: cols, rows: rows, err: queryError(ctx, err)}
+}
+
+// queryFirst runs a statement of its own and returns the first column of
+// its first row (see queryFirst).
+func (r *probeRun) queryFirst(ctx context.Context, query string) (string, bool, error) {
+	qctx, err := r.queryContext(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	v, ok, err := queryFirst(qctx, r.conn, query)
+	return v, ok, queryError(ctx, err)
+}
+
+// queryRows runs a statement of its own and returns its rows.
+func (r *probeRun) queryRows(ctx context.Context, query string) ([]row, error) {
+	qctx, err := r.queryContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := queryRows(qctx, r.conn, query)
+	return rows, queryError(ctx, err)
+}
+
 // readServerTime is the first statement: its answer makes the server
 // reachable.
 func (r *probeRun) readServerTime(ctx context.Context) {
-	now, _, err := queryFirst(ctx, r.conn, serverTimeQuery)
+	now, _, err := r.answer(ctx, serverTimeQuery).first()
 	if !r.succeeded(serverTimeQuery, err) {
 		r.stopped = true
 		return
@@ -102,7 +228,7 @@ func (r *probeRun) readServerTime(ctx context.Context) {
 // readServer reads variables and status into snap.Server and picks the
 // dialect. Without the variables the probe cannot go on.
 func (r *probeRun) readServer(ctx context.Context) {
-	vars, err := queryNameValues(ctx, r.conn, variablesQuery)
+	vars, err := r.answer(ctx, variablesQuery).nameValues()
 	if !r.succeeded("SHOW GLOBAL VARIABLES", err) {
 		r.stopped = true
 		return
@@ -117,11 +243,28 @@ func (r *probeRun) readServer(ctx context.Context) {
 	}
 	r.dialect = newDialect(flavor, version)
 
-	status, err := queryNameValues(ctx, r.conn, statusQuery)
+	status, err := r.answer(ctx, statusQuery).nameValues()
 	if r.succeeded("SHOW GLOBAL STATUS", err) {
 		r.status = status
 		r.parseFailed(applyStatus(server, status))
 	}
+}
+
+// sendVersioned sends the version-dependent statements this server needs
+// ahead, in one round trip: those the first round trip did not carry
+// already, because the last probe's version differed or there was none. It
+// keeps them for the next probe.
+func (r *probeRun) sendVersioned(ctx context.Context) {
+	d := r.dialect
+	var stmts []string
+	if r.snap.GetServer().GetLogBin() {
+		stmts = append(stmts, d.binlogStatus)
+	}
+	stmts = append(stmts, d.replicaStatus, d.replicaHosts)
+	if last := r.pool.versioned.Load(); last == nil || !slices.Equal(*last, stmts) {
+		r.pool.versioned.Store(&stmts)
+	}
+	r.sendAhead(ctx, stmts)
 }
 
 func (r *probeRun) readBinlogPosition(ctx context.Context) {
@@ -129,7 +272,7 @@ func (r *probeRun) readBinlogPosition(ctx context.Context) {
 		return
 	}
 	stmt := r.dialect.binlogStatus
-	rows, err := queryRows(ctx, r.conn, stmt)
+	rows, err := r.answer(ctx, stmt).all()
 	if r.succeeded(stmt, err) {
 		pos, err := parseBinlogStatus(rows)
 		r.parseFailed(err)
@@ -139,7 +282,7 @@ func (r *probeRun) readBinlogPosition(ctx context.Context) {
 
 func (r *probeRun) readChannels(ctx context.Context) {
 	stmt := r.dialect.replicaStatus
-	rows, err := queryRows(ctx, r.conn, stmt)
+	rows, err := r.answer(ctx, stmt).all()
 	if r.succeeded(stmt, err) {
 		channels, err := parseReplicaStatusRows(rows)
 		r.parseFailed(err)
@@ -151,7 +294,7 @@ func (r *probeRun) readChannels(ctx context.Context) {
 // binlog dump threads in the processlist when none reports a host.
 func (r *probeRun) readReplicas(ctx context.Context) {
 	stmt := r.dialect.replicaHosts
-	rows, err := queryRows(ctx, r.conn, stmt)
+	rows, err := r.answer(ctx, stmt).all()
 	if !r.succeeded(stmt, err) {
 		return
 	}
@@ -160,7 +303,7 @@ func (r *probeRun) readReplicas(ctx context.Context) {
 	// MariaDB counts connected replicas; when it says none, skip the
 	// processlist.
 	if n, ok := r.status.value("slaves_connected"); len(replicas) == 0 && !(ok && n == "0") {
-		rows, err := queryRows(ctx, r.conn, processlistQuery)
+		rows, err := r.queryRows(ctx, processlistQuery)
 		if !r.succeeded(processlistQuery, err) {
 			return
 		}
@@ -176,7 +319,7 @@ func (r *probeRun) readLag(ctx context.Context) {
 	if query == "" || len(r.snap.Channels) == 0 {
 		return
 	}
-	v, ok, err := queryFirst(ctx, r.conn, query)
+	v, ok, err := r.queryFirst(ctx, query)
 	if !r.succeeded("lag query", err) || !ok {
 		return
 	}
@@ -197,7 +340,7 @@ func (r *probeRun) classify(ctx context.Context) {
 	cl := &topologyv1.Classification{}
 	r.snap.Classification = cl
 	for _, q := range c.queries {
-		v, ok, err := queryFirst(ctx, r.conn, q.query)
+		v, ok, err := r.queryFirst(ctx, q.query)
 		if r.succeeded(q.field+" query", err) && ok {
 			r.parseFailed(q.set(cl, strings.TrimSpace(v)))
 		}

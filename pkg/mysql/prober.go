@@ -42,6 +42,10 @@ type Prober struct {
 type instancePool struct {
 	db        *sql.DB
 	connector *tracingConnector
+	// versioned holds the version-dependent statements the last probe ran
+	// (see probeRun.sendVersioned), so that the next probe can send them
+	// with the others in one round trip.
+	versioned atomic.Pointer[[]string]
 }
 
 // NewProber validates cfg, fills its defaults and returns a Prober. It
@@ -149,6 +153,10 @@ func (p *Prober) pool(key topology.InstanceKey) (*instancePool, error) {
 	cfg.ReadTimeout = p.cfg.ReadTimeout
 	cfg.WriteTimeout = p.cfg.ReadTimeout
 	cfg.ParseTime = false
+	// Probes send their fixed statements in batches (queryBatch). Any
+	// other text, such as the configured lag and classification queries,
+	// is sent as a statement of its own.
+	cfg.MultiStatements = true
 	cfg.Logger = &mysql.NopLogger{} // failures are returned, never logged
 	cfg.DialFunc = dialTraced
 	inner, err := mysql.NewConnector(cfg)

@@ -78,9 +78,16 @@ func queryRows(ctx context.Context, conn *sql.Conn, query string) ([]row, error)
 		return nil, err
 	}
 	defer rows.Close()
+	_, out, err := scanResultSet(rows)
+	return out, err
+}
+
+// scanResultSet reads the current result set of rows: its column names
+// (lower-case) and its rows.
+func scanResultSet(rows *sql.Rows) ([]string, []row, error) {
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, c := range cols {
 		cols[i] = strings.ToLower(c)
@@ -93,7 +100,7 @@ func queryRows(ctx context.Context, conn *sql.Conn, query string) ([]row, error)
 	var out []row
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r := make(row, len(cols))
 		for i, c := range cols {
@@ -103,29 +110,90 @@ func queryRows(ctx context.Context, conn *sql.Conn, query string) ([]row, error)
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return cols, out, rows.Err()
 }
 
-// queryNameValues runs a SHOW VARIABLES or SHOW STATUS statement and returns
-// the values by lower-case name.
-func queryNameValues(ctx context.Context, conn *sql.Conn, query string) (row, error) {
-	rows, err := conn.QueryContext(ctx, query)
+// result is the answer to one statement of a batch: its columns
+// (lower-case) and rows, or the error it failed with.
+type result struct {
+	cols []string
+	rows []row
+	err  error
+}
+
+// queryBatch sends statements in one round trip (the connection allows
+// multiple statements) and returns the result of each statement the server
+// ran, in order. The server stops at the first statement that fails: the
+// last result then holds the error, and the statements after it have none.
+// The statements must be fixed text and each must return a result set
+// (SELECT, SHOW), so that the n-th result set is the n-th statement's.
+func queryBatch(ctx context.Context, conn *sql.Conn, stmts []string) []result {
+	rows, err := conn.QueryContext(ctx, strings.Join(stmts, "; "))
 	if err != nil {
-		return nil, err
+		return []result{{err: err}}
 	}
 	defer rows.Close()
-	out := make(row, 32)
-	var name string
-	var value sql.NullString
-	for rows.Next() {
-		if err := rows.Scan(&name, &value); err != nil {
-			return nil, err
+	out := make([]result, 0, len(stmts))
+	for i := range stmts {
+		if i > 0 && !rows.NextResultSet() {
+			if err := rows.Err(); err != nil {
+				out = append(out, result{err: err})
+				return out
+			}
+			// Fewer result sets than statements: which answer belongs to
+			// which statement is unknown, so none is used.
+			return nil
 		}
-		if value.Valid {
-			out[strings.ToLower(name)] = value.String
+		cols, rs, err := scanResultSet(rows)
+		out = append(out, result{cols: cols, rows: rs, err: err})
+		if err != nil {
+			return out
 		}
 	}
-	return out, rows.Err()
+	return out
+}
+
+// all returns the rows of the result, or its error.
+func (r result) all() ([]row, error) {
+	return r.rows, r.err
+}
+
+// nameValues reads the result of a SHOW VARIABLES or SHOW STATUS statement
+// as the values by lower-case name.
+func (r result) nameValues() (row, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.cols) != 2 {
+		return nil, fmt.Errorf("statement returned %d columns, want name and value", len(r.cols))
+	}
+	out := make(row, len(r.rows))
+	for _, rr := range r.rows {
+		name, ok := rr[r.cols[0]]
+		if !ok {
+			return nil, errors.New("statement returned a NULL name")
+		}
+		if v, ok := rr[r.cols[1]]; ok {
+			out[strings.ToLower(name)] = v
+		}
+	}
+	return out, nil
+}
+
+// first returns the first column of the first row; ok is false when there
+// is no row or the value is NULL.
+func (r result) first() (value string, ok bool, err error) {
+	if r.err != nil {
+		return "", false, r.err
+	}
+	if len(r.cols) == 0 {
+		return "", false, errors.New("statement returned no columns")
+	}
+	if len(r.rows) == 0 {
+		return "", false, nil
+	}
+	value, ok = r.rows[0][r.cols[0]]
+	return value, ok, nil
 }
 
 // queryFirst returns the first column of the first row; ok is false when
