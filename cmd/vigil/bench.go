@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,20 +36,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 
-	dir, err := os.MkdirTemp("", "vigil-bench")
+	topo, remove, err := startTempSandbox(ctx, sandbox.MasterWithReplicas(*replicas))
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	topo, err := sandbox.Start(ctx, dir, sandbox.MasterWithReplicas(*replicas))
-	if err != nil {
-		return err
-	}
-	defer topo.Destroy()
-	if err := topo.WaitReplicating(ctx); err != nil {
-		return err
-	}
-	creds := mysql.Credentials{User: sandbox.DefaultUser, Password: sandbox.DefaultPassword}
+	defer remove()
+	creds := sandboxCreds
 	var keys []topology.InstanceKey
 	for _, inst := range topo.Instances() {
 		k, err := topology.ParseInstanceKey(inst.Key)
@@ -132,24 +123,19 @@ func benchStreamLatency(ctx context.Context, w io.Writer, creds mysql.Credential
 	cfg.Store = app.MemoryStore
 	cfg.Discovery.ListenAddr = "127.0.0.1:0"
 	cfg.Discovery.Seeds = []string{seed}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	a, err := app.Start(runCtx, cfg, creds, newLogger(io.Discard, "error"))
+	a, stop, err := startServices(ctx, cfg, creds, newLogger(io.Discard, "error"))
 	if err != nil {
 		return err
 	}
-	defer func() {
-		cancel()
-		a.Wait(runCtx)
-	}()
+	defer stop()
 
 	conn, err := grpcx.Dial(a.Addr(app.Discovery))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	streamCtx, stop := context.WithTimeout(runCtx, d)
-	defer stop()
+	streamCtx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
 	stream, err := discoveryv1.NewDiscoveryServiceClient(conn).StreamSnapshots(streamCtx, &discoveryv1.StreamSnapshotsRequest{Subscriber: "bench"})
 	if err != nil {
 		return err

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"time"
 
 	"github.com/vigil-db/vigil/internal/app"
 	"github.com/vigil-db/vigil/pkg/grpcx"
-	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/sandbox"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 )
@@ -32,16 +30,11 @@ func runBenchDetect(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("%w: --failure must be kill or stop, not %q", errUsage, *failure)
 	}
 
-	dir, err := os.MkdirTemp("", "vigil-bench")
+	topo, remove, err := startTempSandbox(ctx, sandbox.MasterWithReplicas(2))
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	topo, err := sandbox.Start(ctx, dir, sandbox.MasterWithReplicas(2))
-	if err != nil {
-		return err
-	}
-	defer topo.Destroy()
+	defer remove()
 	master := topo.Master()
 
 	cfg := app.DefaultConfig()
@@ -50,17 +43,11 @@ func runBenchDetect(ctx context.Context, args []string, stdout, stderr io.Writer
 	cfg.Discovery.ListenAddr, cfg.Analyzer.ListenAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Discovery.PollInterval, cfg.Analyzer.PollInterval = *poll, *poll
 	cfg.Discovery.Seeds = []string{master.Key}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	creds := mysql.Credentials{User: sandbox.DefaultUser, Password: sandbox.DefaultPassword}
-	a, err := app.Start(runCtx, cfg, creds, newLogger(io.Discard, "error"))
+	a, stop, err := startServices(ctx, cfg, sandboxCreds, newLogger(io.Discard, "error"))
 	if err != nil {
 		return err
 	}
-	defer func() {
-		cancel()
-		a.Wait(runCtx)
-	}()
+	defer stop()
 	if _, err := waitForTopology(ctx, a.Addr(app.Analyzer), master.Key, len(topo.Instances())); err != nil {
 		return err
 	}
@@ -71,7 +58,7 @@ func runBenchDetect(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer conn.Close()
 	client := analyzerv1.NewAnalyzerServiceClient(conn)
-	deadMaster, err := followDeadMaster(runCtx, client, master.Key)
+	deadMaster, err := followDeadMaster(ctx, client, master.Key)
 	if err != nil {
 		return err
 	}

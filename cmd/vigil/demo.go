@@ -5,13 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/vigil-db/vigil/internal/app"
 	"github.com/vigil-db/vigil/pkg/grpcx"
-	"github.com/vigil-db/vigil/pkg/mysql"
-	"github.com/vigil-db/vigil/pkg/sandbox"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
@@ -29,20 +26,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 
-	dir, err := os.MkdirTemp("", "vigil-demo")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	fmt.Fprintln(stdout, "starting sandbox MariaDB topology...")
-	topo, err := sandbox.Start(ctx, dir, demoSpec(*basePort))
+	topo, remove, err := startTempSandbox(ctx, demoSpec(*basePort))
 	if err != nil {
 		return err
 	}
-	defer topo.Destroy()
-	if err := topo.WaitReplicating(ctx); err != nil {
-		return err
-	}
+	defer remove()
 
 	cfg := app.DefaultConfig()
 	cfg.Store = *storeURL
@@ -51,21 +40,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	cfg.LogLevel = *logLevel
 	cfg.Discovery.Seeds = []string{topo.Master().Key}
-	creds := mysql.Credentials{User: sandbox.DefaultUser, Password: sandbox.DefaultPassword}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	a, err := app.Start(runCtx, cfg, creds, newLogger(stderr, cfg.LogLevel))
+	a, stop, err := startServices(ctx, cfg, sandboxCreds, newLogger(stderr, cfg.LogLevel))
 	if err != nil {
 		return err
 	}
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- a.Wait(runCtx) }()
-
 	text, err := waitForTopology(ctx, a.Addr(app.Analyzer), topo.Master().Key, len(topo.Instances()))
 	if err != nil {
-		cancel()
-		<-waitErr
+		stop()
 		return err
 	}
 	fmt.Fprintf(stdout, "\n%s\n", text)
@@ -75,8 +57,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fmt.Fprintln(stdout, "\nserving; press Ctrl-C to stop and remove the sandbox")
 		<-ctx.Done()
 	}
-	cancel()
-	return <-waitErr
+	return stop()
 }
 
 // waitForTopology polls the analyzer until the cluster has every instance and

@@ -8,7 +8,6 @@ import (
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/topology"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
-	"github.com/vigil-db/vigil/services/analyzer/view"
 )
 
 // persistClusters writes the cluster list whenever it changed.
@@ -22,7 +21,7 @@ func (s *Service) persistClusters(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		clusters := storeClusters(s.state.View())
+		clusters := storeClusters(s.state.Graph())
 		if slices.EqualFunc(clusters, written, sameCluster) {
 			continue
 		}
@@ -115,9 +114,9 @@ func (s *Service) downtimed(key topology.InstanceKey, now time.Time) bool {
 	return ok && now.Before(until)
 }
 
-func storeClusters(v *view.View) []store.Cluster {
-	out := make([]store.Cluster, 0, len(v.Graph.Clusters))
-	for _, c := range v.Graph.Clusters {
+func storeClusters(g *topology.Graph) []store.Cluster {
+	out := make([]store.Cluster, 0, len(g.Clusters))
+	for _, c := range g.Clusters {
 		out = append(out, store.Cluster{Name: c.Name, Alias: c.Alias, Domain: c.Domain, Master: c.Master, Members: c.Members})
 	}
 	slices.SortFunc(out, func(a, b store.Cluster) int {
