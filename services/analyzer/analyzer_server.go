@@ -59,14 +59,14 @@ func (h *analyzerServer) StreamFailureEvents(req *analyzerv1.StreamFailureEvents
 
 func (h *analyzerServer) GetReplicationAnalysis(_ context.Context, req *analyzerv1.GetReplicationAnalysisRequest) (*analyzerv1.GetReplicationAnalysisResponse, error) {
 	s := h.svc
-	v := s.state.View()
+	g := s.state.Graph()
 	var clusterName string
 	var instance topology.InstanceKey
 	switch {
 	case req.GetCluster() != "" && req.GetInstance() != nil:
 		return nil, grpcx.InvalidArgument("instance", errors.New("give a cluster or an instance, not both"))
 	case req.GetCluster() != "":
-		c, err := findCluster(v, req.GetCluster())
+		c, err := findCluster(g, req.GetCluster())
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +76,7 @@ func (h *analyzerServer) GetReplicationAnalysis(_ context.Context, req *analyzer
 		if err != nil {
 			return nil, grpcx.InvalidArgument("instance", err)
 		}
-		n, ok := v.Graph.Nodes[key]
+		n, ok := g.Nodes[key]
 		if !ok {
 			return nil, status.Errorf(codes.NotFound, "instance %s is not known", key)
 		}

@@ -32,9 +32,9 @@ func (h *topologyServer) ListClusters(_ context.Context, req *topologyv1.ListClu
 	if err != nil {
 		return nil, err
 	}
-	v := h.svc.state.View()
-	names := make([]string, 0, len(v.Graph.Clusters))
-	for name := range v.Graph.Clusters {
+	g := h.svc.state.Graph()
+	names := make([]string, 0, len(g.Clusters))
+	for name := range g.Clusters {
 		if name > req.GetPageToken() {
 			names = append(names, name)
 		}
@@ -46,14 +46,13 @@ func (h *topologyServer) ListClusters(_ context.Context, req *topologyv1.ListClu
 			resp.NextPageToken = names[i-1]
 			break
 		}
-		resp.Clusters = append(resp.Clusters, view.ClusterProto(v.Graph.Clusters[name]))
+		resp.Clusters = append(resp.Clusters, view.ClusterProto(g.Clusters[name]))
 	}
 	return resp, nil
 }
 
 func (h *topologyServer) GetCluster(_ context.Context, req *topologyv1.GetClusterRequest) (*topologyv1.GetClusterResponse, error) {
-	v := h.svc.state.View()
-	c, err := findCluster(v, req.GetCluster())
+	c, err := findCluster(h.svc.state.Graph(), req.GetCluster())
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +61,7 @@ func (h *topologyServer) GetCluster(_ context.Context, req *topologyv1.GetCluste
 
 func (h *topologyServer) GetClusterTopology(_ context.Context, req *topologyv1.GetClusterTopologyRequest) (*topologyv1.GetClusterTopologyResponse, error) {
 	v := h.svc.state.View()
-	c, err := findCluster(v, req.GetCluster())
+	c, err := findCluster(v.Graph, req.GetCluster())
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +87,7 @@ func (h *topologyServer) ListInstances(_ context.Context, req *topologyv1.ListIn
 	v := h.svc.state.View()
 	var keys []topology.InstanceKey
 	if req.GetCluster() != "" {
-		c, err := findCluster(v, req.GetCluster())
+		c, err := findCluster(v.Graph, req.GetCluster())
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +134,7 @@ func (h *topologyServer) GetMaster(_ context.Context, req *topologyv1.GetMasterR
 	v := h.svc.state.View()
 	var master topology.InstanceKey
 	if hasCluster {
-		c, err := findCluster(v, req.GetCluster())
+		c, err := findCluster(v.Graph, req.GetCluster())
 		if err != nil {
 			return nil, err
 		}
@@ -184,11 +183,11 @@ func (h *topologyServer) GetInstanceCluster(_ context.Context, req *topologyv1.G
 	return &topologyv1.GetInstanceClusterResponse{Cluster: view.ClusterProto(v.Graph.Clusters[inst.GetCluster()])}, nil
 }
 
-func findCluster(v *view.View, name string) (*topology.Cluster, error) {
+func findCluster(g *topology.Graph, name string) (*topology.Cluster, error) {
 	if strings.TrimSpace(name) == "" {
 		return nil, grpcx.InvalidArgument("cluster", errors.New("empty; give a cluster name or alias"))
 	}
-	c, ok := v.Graph.FindCluster(name)
+	c, ok := g.FindCluster(name)
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "cluster %q is not known", name)
 	}
