@@ -11,6 +11,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -77,6 +78,7 @@ type StreamSnapshotsResponse struct {
 	//	*StreamSnapshotsResponse_Snapshot
 	//	*StreamSnapshotsResponse_Forgotten
 	//	*StreamSnapshotsResponse_Synced
+	//	*StreamSnapshotsResponse_LastGood
 	Event         isStreamSnapshotsResponse_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -146,6 +148,15 @@ func (x *StreamSnapshotsResponse) GetSynced() *Synced {
 	return nil
 }
 
+func (x *StreamSnapshotsResponse) GetLastGood() *v1.Snapshot {
+	if x != nil {
+		if x, ok := x.Event.(*StreamSnapshotsResponse_LastGood); ok {
+			return x.LastGood
+		}
+	}
+	return nil
+}
+
 type isStreamSnapshotsResponse_Event interface {
 	isStreamSnapshotsResponse_Event()
 }
@@ -165,17 +176,29 @@ type StreamSnapshotsResponse_Synced struct {
 	Synced *Synced `protobuf:"bytes,3,opt,name=synced,proto3,oneof"`
 }
 
+type StreamSnapshotsResponse_LastGood struct {
+	// The latest complete snapshot of an instance whose latest probe did not
+	// reach it: where it stood in its topology when it was last seen. Sent
+	// in the initial state, before the instance's latest snapshot.
+	LastGood *v1.Snapshot `protobuf:"bytes,4,opt,name=last_good,json=lastGood,proto3,oneof"`
+}
+
 func (*StreamSnapshotsResponse_Snapshot) isStreamSnapshotsResponse_Event() {}
 
 func (*StreamSnapshotsResponse_Forgotten) isStreamSnapshotsResponse_Event() {}
 
 func (*StreamSnapshotsResponse_Synced) isStreamSnapshotsResponse_Event() {}
 
+func (*StreamSnapshotsResponse_LastGood) isStreamSnapshotsResponse_Event() {}
+
 // Synced marks the end of the initial state of a snapshot stream.
 type Synced struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The number of snapshots sent before the marker.
 	SnapshotCount int32 `protobuf:"varint,1,opt,name=snapshot_count,json=snapshotCount,proto3" json:"snapshot_count,omitempty"`
+	// How often the member probes every instance: with the analyzer's slack,
+	// how old its newest snapshot of an instance may be and still count.
+	PollInterval  *durationpb.Duration `protobuf:"bytes,2,opt,name=poll_interval,json=pollInterval,proto3" json:"poll_interval,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -215,6 +238,13 @@ func (x *Synced) GetSnapshotCount() int32 {
 		return x.SnapshotCount
 	}
 	return 0
+}
+
+func (x *Synced) GetPollInterval() *durationpb.Duration {
+	if x != nil {
+		return x.PollInterval
+	}
+	return nil
 }
 
 // ProbeNowRequest names the instances to probe.
@@ -628,18 +658,20 @@ var File_vigil_discovery_v1_discovery_proto protoreflect.FileDescriptor
 
 const file_vigil_discovery_v1_discovery_proto_rawDesc = "" +
 	"\n" +
-	"\"vigil/discovery/v1/discovery.proto\x12\x12vigil.discovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a vigil/topology/v1/snapshot.proto\"8\n" +
+	"\"vigil/discovery/v1/discovery.proto\x12\x12vigil.discovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a vigil/topology/v1/snapshot.proto\"8\n" +
 	"\x16StreamSnapshotsRequest\x12\x1e\n" +
 	"\n" +
 	"subscriber\x18\x01 \x01(\tR\n" +
-	"subscriber\"\xd3\x01\n" +
+	"subscriber\"\x8f\x02\n" +
 	"\x17StreamSnapshotsResponse\x129\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x1b.vigil.topology.v1.SnapshotH\x00R\bsnapshot\x12>\n" +
 	"\tforgotten\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyH\x00R\tforgotten\x124\n" +
-	"\x06synced\x18\x03 \x01(\v2\x1a.vigil.discovery.v1.SyncedH\x00R\x06syncedB\a\n" +
-	"\x05event\"/\n" +
+	"\x06synced\x18\x03 \x01(\v2\x1a.vigil.discovery.v1.SyncedH\x00R\x06synced\x12:\n" +
+	"\tlast_good\x18\x04 \x01(\v2\x1b.vigil.topology.v1.SnapshotH\x00R\blastGoodB\a\n" +
+	"\x05event\"o\n" +
 	"\x06Synced\x12%\n" +
-	"\x0esnapshot_count\x18\x01 \x01(\x05R\rsnapshotCount\"O\n" +
+	"\x0esnapshot_count\x18\x01 \x01(\x05R\rsnapshotCount\x12>\n" +
+	"\rpoll_interval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fpollInterval\"O\n" +
 	"\x0fProbeNowRequest\x12<\n" +
 	"\tinstances\x18\x01 \x03(\v2\x1e.vigil.topology.v1.InstanceKeyR\tinstances\"M\n" +
 	"\x10ProbeNowResponse\x129\n" +
@@ -693,34 +725,37 @@ var file_vigil_discovery_v1_discovery_proto_goTypes = []any{
 	(*RestartResult)(nil),                // 11: vigil.discovery.v1.RestartResult
 	(*v1.Snapshot)(nil),                  // 12: vigil.topology.v1.Snapshot
 	(*v1.InstanceKey)(nil),               // 13: vigil.topology.v1.InstanceKey
+	(*durationpb.Duration)(nil),          // 14: google.protobuf.Duration
 }
 var file_vigil_discovery_v1_discovery_proto_depIdxs = []int32{
 	12, // 0: vigil.discovery.v1.StreamSnapshotsResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
 	13, // 1: vigil.discovery.v1.StreamSnapshotsResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
 	2,  // 2: vigil.discovery.v1.StreamSnapshotsResponse.synced:type_name -> vigil.discovery.v1.Synced
-	13, // 3: vigil.discovery.v1.ProbeNowRequest.instances:type_name -> vigil.topology.v1.InstanceKey
-	12, // 4: vigil.discovery.v1.ProbeNowResponse.snapshots:type_name -> vigil.topology.v1.Snapshot
-	13, // 5: vigil.discovery.v1.DiscoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	12, // 6: vigil.discovery.v1.DiscoverInstanceResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
-	13, // 7: vigil.discovery.v1.ForgetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	13, // 8: vigil.discovery.v1.RestartReplicationIORequest.instances:type_name -> vigil.topology.v1.InstanceKey
-	11, // 9: vigil.discovery.v1.RestartReplicationIOResponse.results:type_name -> vigil.discovery.v1.RestartResult
-	13, // 10: vigil.discovery.v1.RestartResult.instance:type_name -> vigil.topology.v1.InstanceKey
-	0,  // 11: vigil.discovery.v1.DiscoveryService.StreamSnapshots:input_type -> vigil.discovery.v1.StreamSnapshotsRequest
-	3,  // 12: vigil.discovery.v1.DiscoveryService.ProbeNow:input_type -> vigil.discovery.v1.ProbeNowRequest
-	9,  // 13: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:input_type -> vigil.discovery.v1.RestartReplicationIORequest
-	5,  // 14: vigil.discovery.v1.DiscoveryService.DiscoverInstance:input_type -> vigil.discovery.v1.DiscoverInstanceRequest
-	7,  // 15: vigil.discovery.v1.DiscoveryService.ForgetInstance:input_type -> vigil.discovery.v1.ForgetInstanceRequest
-	1,  // 16: vigil.discovery.v1.DiscoveryService.StreamSnapshots:output_type -> vigil.discovery.v1.StreamSnapshotsResponse
-	4,  // 17: vigil.discovery.v1.DiscoveryService.ProbeNow:output_type -> vigil.discovery.v1.ProbeNowResponse
-	10, // 18: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:output_type -> vigil.discovery.v1.RestartReplicationIOResponse
-	6,  // 19: vigil.discovery.v1.DiscoveryService.DiscoverInstance:output_type -> vigil.discovery.v1.DiscoverInstanceResponse
-	8,  // 20: vigil.discovery.v1.DiscoveryService.ForgetInstance:output_type -> vigil.discovery.v1.ForgetInstanceResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	12, // 3: vigil.discovery.v1.StreamSnapshotsResponse.last_good:type_name -> vigil.topology.v1.Snapshot
+	14, // 4: vigil.discovery.v1.Synced.poll_interval:type_name -> google.protobuf.Duration
+	13, // 5: vigil.discovery.v1.ProbeNowRequest.instances:type_name -> vigil.topology.v1.InstanceKey
+	12, // 6: vigil.discovery.v1.ProbeNowResponse.snapshots:type_name -> vigil.topology.v1.Snapshot
+	13, // 7: vigil.discovery.v1.DiscoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	12, // 8: vigil.discovery.v1.DiscoverInstanceResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
+	13, // 9: vigil.discovery.v1.ForgetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	13, // 10: vigil.discovery.v1.RestartReplicationIORequest.instances:type_name -> vigil.topology.v1.InstanceKey
+	11, // 11: vigil.discovery.v1.RestartReplicationIOResponse.results:type_name -> vigil.discovery.v1.RestartResult
+	13, // 12: vigil.discovery.v1.RestartResult.instance:type_name -> vigil.topology.v1.InstanceKey
+	0,  // 13: vigil.discovery.v1.DiscoveryService.StreamSnapshots:input_type -> vigil.discovery.v1.StreamSnapshotsRequest
+	3,  // 14: vigil.discovery.v1.DiscoveryService.ProbeNow:input_type -> vigil.discovery.v1.ProbeNowRequest
+	9,  // 15: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:input_type -> vigil.discovery.v1.RestartReplicationIORequest
+	5,  // 16: vigil.discovery.v1.DiscoveryService.DiscoverInstance:input_type -> vigil.discovery.v1.DiscoverInstanceRequest
+	7,  // 17: vigil.discovery.v1.DiscoveryService.ForgetInstance:input_type -> vigil.discovery.v1.ForgetInstanceRequest
+	1,  // 18: vigil.discovery.v1.DiscoveryService.StreamSnapshots:output_type -> vigil.discovery.v1.StreamSnapshotsResponse
+	4,  // 19: vigil.discovery.v1.DiscoveryService.ProbeNow:output_type -> vigil.discovery.v1.ProbeNowResponse
+	10, // 20: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:output_type -> vigil.discovery.v1.RestartReplicationIOResponse
+	6,  // 21: vigil.discovery.v1.DiscoveryService.DiscoverInstance:output_type -> vigil.discovery.v1.DiscoverInstanceResponse
+	8,  // 22: vigil.discovery.v1.DiscoveryService.ForgetInstance:output_type -> vigil.discovery.v1.ForgetInstanceResponse
+	18, // [18:23] is the sub-list for method output_type
+	13, // [13:18] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_vigil_discovery_v1_discovery_proto_init() }
@@ -732,6 +767,7 @@ func file_vigil_discovery_v1_discovery_proto_init() {
 		(*StreamSnapshotsResponse_Snapshot)(nil),
 		(*StreamSnapshotsResponse_Forgotten)(nil),
 		(*StreamSnapshotsResponse_Synced)(nil),
+		(*StreamSnapshotsResponse_LastGood)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -94,6 +94,10 @@ const (
 	ErrorClass_ERROR_CLASS_PROTOCOL ErrorClass = 5
 	// Any other failure; see error_number and error.
 	ErrorClass_ERROR_CLASS_OTHER ErrorClass = 6
+	// The topology user lacks a privilege a statement needs (a partial probe).
+	ErrorClass_ERROR_CLASS_PRIVILEGE ErrorClass = 7
+	// TLS could not be set up as configured.
+	ErrorClass_ERROR_CLASS_TLS ErrorClass = 8
 )
 
 // Enum value maps for ErrorClass.
@@ -106,6 +110,8 @@ var (
 		4: "ERROR_CLASS_TOO_MANY_CONNECTIONS",
 		5: "ERROR_CLASS_PROTOCOL",
 		6: "ERROR_CLASS_OTHER",
+		7: "ERROR_CLASS_PRIVILEGE",
+		8: "ERROR_CLASS_TLS",
 	}
 	ErrorClass_value = map[string]int32{
 		"ERROR_CLASS_UNSPECIFIED":          0,
@@ -115,6 +121,8 @@ var (
 		"ERROR_CLASS_TOO_MANY_CONNECTIONS": 4,
 		"ERROR_CLASS_PROTOCOL":             5,
 		"ERROR_CLASS_OTHER":                6,
+		"ERROR_CLASS_PRIVILEGE":            7,
+		"ERROR_CLASS_TLS":                  8,
 	}
 )
 
@@ -1329,7 +1337,7 @@ const file_vigil_topology_v1_snapshot_proto_rawDesc = "" +
 	"\x12FLAVOR_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fFLAVOR_MYSQL\x10\x01\x12\x12\n" +
 	"\x0eFLAVOR_PERCONA\x10\x02\x12\x12\n" +
-	"\x0eFLAVOR_MARIADB\x10\x03*\xc8\x01\n" +
+	"\x0eFLAVOR_MARIADB\x10\x03*\xf8\x01\n" +
 	"\n" +
 	"ErrorClass\x12\x1b\n" +
 	"\x17ERROR_CLASS_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -1338,7 +1346,9 @@ const file_vigil_topology_v1_snapshot_proto_rawDesc = "" +
 	"\x10ERROR_CLASS_AUTH\x10\x03\x12$\n" +
 	" ERROR_CLASS_TOO_MANY_CONNECTIONS\x10\x04\x12\x18\n" +
 	"\x14ERROR_CLASS_PROTOCOL\x10\x05\x12\x15\n" +
-	"\x11ERROR_CLASS_OTHER\x10\x06*s\n" +
+	"\x11ERROR_CLASS_OTHER\x10\x06\x12\x19\n" +
+	"\x15ERROR_CLASS_PRIVILEGE\x10\a\x12\x13\n" +
+	"\x0fERROR_CLASS_TLS\x10\b*s\n" +
 	"\vThreadState\x12\x1c\n" +
 	"\x18THREAD_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10THREAD_STATE_YES\x10\x01\x12\x1b\n" +
