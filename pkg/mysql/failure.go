@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -22,6 +24,9 @@ const (
 	erDBAccessDenied      = 1044 // ER_DBACCESS_DENIED_ERROR
 	erAccessDenied        = 1045 // ER_ACCESS_DENIED_ERROR
 	erAccessDeniedNoPassw = 1698 // ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+	erTableAccessDenied   = 1142 // ER_TABLEACCESS_DENIED_ERROR
+	erColumnAccessDenied  = 1143 // ER_COLUMNACCESS_DENIED_ERROR
+	erSpecificAccess      = 1227 // ER_SPECIFIC_ACCESS_DENIED_ERROR: a missing privilege
 )
 
 // failure is a classified probe error, ready for the snapshot.
@@ -45,6 +50,8 @@ func classifyMySQL(me *mysql.MySQLError) failure {
 		f.class = topologyv1.ErrorClass_ERROR_CLASS_TOO_MANY_CONNECTIONS
 	case erDBAccessDenied, erAccessDenied, erAccessDeniedNoPassw:
 		f.class = topologyv1.ErrorClass_ERROR_CLASS_AUTH
+	case erTableAccessDenied, erColumnAccessDenied, erSpecificAccess:
+		f.class = topologyv1.ErrorClass_ERROR_CLASS_PRIVILEGE
 	}
 	return f
 }
@@ -87,8 +94,8 @@ func classifyConnect(err error, budget time.Duration) failure {
 	case errors.Is(err, mysql.ErrUnknownPlugin), errors.Is(err, mysql.ErrNativePassword),
 		errors.Is(err, mysql.ErrCleartextPassword), errors.Is(err, mysql.ErrOldPassword):
 		return failure{class: topologyv1.ErrorClass_ERROR_CLASS_AUTH, detail: err.Error()}
-	case errors.Is(err, mysql.ErrNoTLS):
-		return failure{class: topologyv1.ErrorClass_ERROR_CLASS_OTHER, detail: err.Error()}
+	case errors.Is(err, mysql.ErrNoTLS) || isTLSError(err):
+		return failure{class: topologyv1.ErrorClass_ERROR_CLASS_TLS, detail: err.Error()}
 	case ce.received == 0:
 		return failure{class: topologyv1.ErrorClass_ERROR_CLASS_PROTOCOL,
 			detail: "connection closed without a MySQL handshake"}
@@ -114,6 +121,21 @@ func classifyQuery(err, netErr error, readTimeout time.Duration) failure {
 			detail: fmt.Sprintf("connection lost: %v", describeNetErr(netErr))}
 	}
 	return failure{class: topologyv1.ErrorClass_ERROR_CLASS_OTHER, detail: err.Error()}
+}
+
+// isTLSError reports a failed TLS handshake: a certificate that does not
+// verify, or a peer that does not speak TLS or refuses ours.
+func isTLSError(err error) bool {
+	var (
+		record           tls.RecordHeaderError
+		alert            tls.AlertError
+		verify           *tls.CertificateVerificationError
+		unknownAuthority x509.UnknownAuthorityError
+		hostname         x509.HostnameError
+		invalid          x509.CertificateInvalidError
+	)
+	return errors.As(err, &record) || errors.As(err, &alert) || errors.As(err, &verify) ||
+		errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid)
 }
 
 // isTimeout reports a context deadline, a socket deadline or a network

@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -18,12 +20,14 @@ import (
 )
 
 const (
-	classRefused  = topologyv1.ErrorClass_ERROR_CLASS_REFUSED
-	classTimeout  = topologyv1.ErrorClass_ERROR_CLASS_TIMEOUT
-	classAuth     = topologyv1.ErrorClass_ERROR_CLASS_AUTH
-	classTooMany  = topologyv1.ErrorClass_ERROR_CLASS_TOO_MANY_CONNECTIONS
-	classProtocol = topologyv1.ErrorClass_ERROR_CLASS_PROTOCOL
-	classOther    = topologyv1.ErrorClass_ERROR_CLASS_OTHER
+	classRefused   = topologyv1.ErrorClass_ERROR_CLASS_REFUSED
+	classTimeout   = topologyv1.ErrorClass_ERROR_CLASS_TIMEOUT
+	classAuth      = topologyv1.ErrorClass_ERROR_CLASS_AUTH
+	classTooMany   = topologyv1.ErrorClass_ERROR_CLASS_TOO_MANY_CONNECTIONS
+	classProtocol  = topologyv1.ErrorClass_ERROR_CLASS_PROTOCOL
+	classOther     = topologyv1.ErrorClass_ERROR_CLASS_OTHER
+	classPrivilege = topologyv1.ErrorClass_ERROR_CLASS_PRIVILEGE
+	classTLS       = topologyv1.ErrorClass_ERROR_CLASS_TLS
 )
 
 func TestClassifyConnect(t *testing.T) {
@@ -53,6 +57,11 @@ func TestClassifyConnect(t *testing.T) {
 			"28 bytes"},
 		{"unknown auth plugin", &connectError{dialed: true, received: 90, err: mysql.ErrUnknownPlugin}, classAuth, 0, ""},
 		{"canceled", &connectError{dialed: true, err: context.Canceled}, classOther, 0, "canceled"},
+		{"server without TLS", &connectError{dialed: true, received: 90, err: mysql.ErrNoTLS}, classTLS, 0, "TLS"},
+		{"certificate not trusted", &connectError{dialed: true, received: 90, err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}},
+			classTLS, 0, "certificate"},
+		{"not TLS", &connectError{dialed: true, received: 90, err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}},
+			classTLS, 0, "TLS"},
 		{"pool busy", context.DeadlineExceeded, classTimeout, 0, "no free pooled connection"},
 		{"pool closed", errors.New("sql: database is closed"), classOther, 0, "closed"},
 	}
@@ -76,7 +85,9 @@ func TestClassifyQuery(t *testing.T) {
 		detailHas string
 	}{
 		{"privilege", &mysql.MySQLError{Number: 1227, Message: "Access denied; you need the REPLICATION CLIENT privilege"},
-			nil, classOther, 1227, "1227"},
+			nil, classPrivilege, 1227, "1227"},
+		{"table privilege", &mysql.MySQLError{Number: 1142, Message: "SELECT command denied to user"},
+			nil, classPrivilege, 1142, "1142"},
 		{"deadline", context.DeadlineExceeded, nil, classTimeout, 0, "no answer within 1s"},
 		{"read timeout", mysql.ErrInvalidConn, os.ErrDeadlineExceeded, classTimeout, 0, "no answer"},
 		{"server gone", mysql.ErrInvalidConn, io.EOF, classOther, 0, "connection lost: closed by the server"},

@@ -17,9 +17,12 @@ type Instance struct {
 	Cluster string
 	// FirstSeen is the probe_finished of the first snapshot stored.
 	FirstSeen time.Time
-	// LastSeen is the latest probe_finished of the reachable snapshots saved
-	// (whether or not they became Snapshot); zero if no probe ever reached
-	// the instance.
+	// LastGood is the latest good snapshot saved (topology.IsGood: it
+	// reached the instance and says where it stands), whether or not it
+	// became Snapshot; nil if no probe ever did. While the instance is down
+	// it keeps its place in the topology.
+	LastGood *topologyv1.Snapshot
+	// LastSeen is LastGood's probe_finished; zero when LastGood is nil.
 	LastSeen time.Time
 	// UpdatedAt is when the latest snapshot was stored, by the storing
 	// process's clock.

@@ -33,9 +33,9 @@ type Store interface {
 	// one batch the one with the later probe_finished wins (the later in the
 	// slice on a tie). An older snapshot (by probe_finished) never overwrites
 	// a newer one already stored; one with the same probe_finished does.
-	// LastSeen moves only for reachable snapshots, and only forwards: to the
-	// latest probe_finished of any reachable snapshot saved, even one that
-	// lost to a newer unreachable snapshot. An empty batch is a no-op. Every
+	// LastGood (and LastSeen, its probe_finished) moves only for good
+	// snapshots (topology.IsGood), and only forwards: to the latest good
+	// snapshot saved, even one that lost to a newer unreachable snapshot. An empty batch is a no-op. Every
 	// snapshot needs a valid key and a probe_finished, or the whole batch is
 	// refused with ErrInvalidArgument.
 	SaveSnapshots(ctx context.Context, snaps []*topologyv1.Snapshot) error

@@ -63,8 +63,8 @@ func (s *Store) SaveSnapshots(ctx context.Context, snaps []*topologyv1.Snapshot)
 			inst.Snapshot = proto.CloneOf(row.Latest)
 			inst.UpdatedAt = now
 		}
-		if row.LastReachable.After(inst.LastSeen) {
-			inst.LastSeen = row.LastReachable
+		if row.LastGood != nil && (inst.LastGood == nil || !row.LastGoodAt.Before(inst.LastSeen)) {
+			inst.LastGood, inst.LastSeen = proto.CloneOf(row.LastGood), row.LastGoodAt
 		}
 		s.instances[row.Key] = inst
 	}
@@ -193,5 +193,6 @@ func (s *Store) Close() {}
 
 func copyInstance(inst store.Instance) store.Instance {
 	inst.Snapshot = proto.CloneOf(inst.Snapshot)
+	inst.LastGood = proto.CloneOf(inst.LastGood)
 	return inst
 }

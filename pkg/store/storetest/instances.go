@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigil-db/vigil/pkg/store"
@@ -75,6 +76,15 @@ func testSaveSameTime(t *testing.T, s store.Store) {
 	checkInstance(t, get(t, s, a), store.Instance{Key: a, Snapshot: again, FirstSeen: at(10), LastSeen: at(10)})
 }
 
+// noPrivilege returns a probe that reached the instance but lacked a
+// privilege for part of what it reads: reachable, yet not good.
+func noPrivilege(k topology.InstanceKey, finished time.Time) *topologyv1.Snapshot {
+	s := NewSnapshot(k, finished, true)
+	s.Partial, s.ErrorClass, s.ErrorNumber = true, topologyv1.ErrorClass_ERROR_CLASS_PRIVILEGE, 1227
+	s.Channels = nil
+	return s
+}
+
 func testLastSeen(t *testing.T, s store.Store) {
 	a, never := key("db1", 3306), key("db9", 3306)
 	steps := []struct {
@@ -104,6 +114,11 @@ func testLastSeen(t *testing.T, s store.Store) {
 			wantLastSeen: at(7),
 		},
 		{name: "reachable again", snaps: []*topologyv1.Snapshot{NewSnapshot(a, at(9), true)}, wantLastSeen: at(9)},
+		{
+			name:         "reachable without a privilege keeps it",
+			snaps:        []*topologyv1.Snapshot{noPrivilege(a, at(10))},
+			wantLastSeen: at(9),
+		},
 	}
 	for _, step := range steps {
 		save(t, s, step.snaps...)
@@ -117,11 +132,15 @@ func testLastSeen(t *testing.T, s store.Store) {
 				step.name, got.Snapshot.GetProbeFinished().AsTime(), got.Snapshot.GetReachable(), got.LastSeen,
 				want.GetProbeFinished().AsTime(), want.GetReachable(), step.wantLastSeen)
 		}
+		if wantGood := NewSnapshot(a, step.wantLastSeen, true); !proto.Equal(got.LastGood, wantGood) {
+			t.Errorf("after %s: LastGood = snapshot of %v reachable=%v, want the good snapshot of %v",
+				step.name, got.LastGood.GetProbeFinished().AsTime(), got.LastGood.GetReachable(), step.wantLastSeen)
+		}
 	}
 
-	save(t, s, NewSnapshot(never, at(1), false), NewSnapshot(never, at(2), false))
-	if got := get(t, s, never); !got.LastSeen.IsZero() {
-		t.Errorf("LastSeen of an instance never reached = %v, want zero", got.LastSeen)
+	save(t, s, NewSnapshot(never, at(1), false), noPrivilege(never, at(2)))
+	if got := get(t, s, never); !got.LastSeen.IsZero() || got.LastGood != nil {
+		t.Errorf("instance never reached: LastSeen %v, LastGood %v; want zero and nil", got.LastSeen, got.LastGood)
 	}
 }
 

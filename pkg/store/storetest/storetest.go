@@ -26,7 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SaveSnapshots/BatchUpsert", testSaveUpsert},
 		{"SaveSnapshots/OlderDoesNotOverwrite", testSaveOlder},
 		{"SaveSnapshots/SameProbeFinishedOverwrites", testSaveSameTime},
-		{"SaveSnapshots/LastSeenOnlyWhenReachable", testLastSeen},
+		{"SaveSnapshots/LastGoodOnlyWhenGood", testLastSeen},
 		{"SaveSnapshots/DuplicateKeysInBatch", testSaveDuplicates},
 		{"SaveSnapshots/KeepsCluster", testSaveKeepsCluster},
 		{"SaveSnapshots/InvalidBatchRefused", testSaveInvalid},

@@ -21,9 +21,11 @@ type Snapshot struct {
 	Latest    *topologyv1.Snapshot
 	Finished  time.Time
 	Reachable bool
-	// LastReachable is the latest probe_finished of the instance's reachable
-	// snapshots in the batch, which may be older than Latest; zero if none.
-	LastReachable time.Time
+	// LastGood is the instance's latest good snapshot in the batch
+	// (topology.IsGood), which may be older than Latest; nil if none.
+	// LastGoodAt is its probe_finished.
+	LastGood   *topologyv1.Snapshot
+	LastGoodAt time.Time
 }
 
 // Time returns t in UTC truncated to microseconds, the precision every Store keeps.
@@ -36,7 +38,7 @@ func Now() time.Time { return Time(time.Now()) }
 
 // LatestSnapshots checks a batch for SaveSnapshots and reduces it to one
 // entry per instance: the latest snapshot by probe_finished (the later in the
-// batch on a tie) and the latest reachable probe. Entries are ordered by key
+// batch on a tie) and the latest good one. Entries are ordered by key
 // so that concurrent batches lock rows in the same order.
 func LatestSnapshots(snaps []*topologyv1.Snapshot) ([]Snapshot, error) {
 	latest := make(map[topology.InstanceKey]Snapshot, len(snaps))
@@ -59,8 +61,8 @@ func LatestSnapshots(snaps []*topologyv1.Snapshot) ([]Snapshot, error) {
 		if !seen || !finished.Before(row.Finished) {
 			row.Key, row.Latest, row.Finished, row.Reachable = key, s, finished, s.GetReachable()
 		}
-		if s.GetReachable() && finished.After(row.LastReachable) {
-			row.LastReachable = finished
+		if topology.IsGood(s) && (row.LastGood == nil || !finished.Before(row.LastGoodAt)) {
+			row.LastGood, row.LastGoodAt = s, finished
 		}
 		latest[key] = row
 	}
