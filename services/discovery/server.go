@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/topology"
@@ -40,11 +41,21 @@ func (h *server) StreamSnapshots(req *discoveryv1.StreamSnapshotsRequest, stream
 	s.log.Info("snapshot subscriber joined", "subscriber", req.GetSubscriber(), "initial", len(sub.Initial))
 
 	for _, snap := range sub.Initial {
+		// An instance that is down keeps its place in the subscriber's
+		// topology only if the subscriber learns where it last stood.
+		if good := s.lastGood(keyOf(snap)); good != nil && !topology.IsGood(snap) {
+			if err := stream.Send(&discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_LastGood{LastGood: good}}); err != nil {
+				return err
+			}
+		}
 		if err := stream.Send(&discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_Snapshot{Snapshot: snap}}); err != nil {
 			return err
 		}
 	}
-	synced := &discoveryv1.Synced{SnapshotCount: int32(len(sub.Initial))}
+	synced := &discoveryv1.Synced{
+		SnapshotCount: int32(len(sub.Initial)),
+		PollInterval:  durationpb.New(s.cfg.PollInterval),
+	}
 	if err := stream.Send(&discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_Synced{Synced: synced}}); err != nil {
 		return err
 	}

@@ -51,9 +51,12 @@ type Service struct {
 	// snapshot streams wait for it.
 	firstProbes *firstPass
 
+	mu sync.Mutex
 	// pending holds the snapshots not yet written to the store.
-	mu      sync.Mutex
 	pending map[topology.InstanceKey]*topologyv1.Snapshot
+	// states holds what is remembered of each instance besides its latest
+	// snapshot.
+	states map[topology.InstanceKey]*instanceState
 }
 
 // New returns a discovery service. It starts nothing: call Run.
@@ -93,6 +96,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		stopping:    make(chan struct{}),
 		firstProbes: newFirstPass(),
 		pending:     make(map[topology.InstanceKey]*topologyv1.Snapshot),
+		states:      make(map[topology.InstanceKey]*instanceState),
 	}
 	s.poller = poll.New(cfg.PollInterval, cfg.Workers, prober, s.handle)
 	return s, nil
@@ -113,6 +117,11 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("discovery: resume from store: %w", err)
 	}
 	var known []topology.InstanceKey
+	s.mu.Lock()
+	for _, inst := range stored {
+		s.states[inst.Key] = &instanceState{lastGood: inst.LastGood}
+	}
+	s.mu.Unlock()
 	for _, inst := range stored {
 		s.poller.Add(inst.Key)
 		known = append(known, inst.Key)
@@ -144,6 +153,7 @@ func (s *Service) handle(snap *topologyv1.Snapshot) {
 		return
 	}
 	s.firstProbes.probed(key)
+	s.remember(key, snap)
 	s.hub.Set(key, snap)
 	s.mu.Lock()
 	s.pending[key] = snap
@@ -183,6 +193,7 @@ func (s *Service) forget(ctx context.Context, key topology.InstanceKey) (bool, e
 	s.hub.Remove(key, nil)
 	s.mu.Lock()
 	delete(s.pending, key)
+	delete(s.states, key)
 	s.mu.Unlock()
 	err := s.store.DeleteInstance(ctx, key)
 	switch {
