@@ -80,11 +80,11 @@ func (h *server) StreamSnapshots(req *discoveryv1.StreamSnapshotsRequest, stream
 }
 
 func (h *server) ProbeNow(ctx context.Context, req *discoveryv1.ProbeNowRequest) (*discoveryv1.ProbeNowResponse, error) {
-	keys, err := requestKeys(req.GetInstances())
+	s := h.svc
+	keys, err := requestKeys(req.GetInstances(), s.poller.Has)
 	if err != nil {
 		return nil, err
 	}
-	s := h.svc
 	snaps := make([]*topologyv1.Snapshot, len(keys))
 	s.eachBounded(keys, func(i int, key topology.InstanceKey) {
 		snaps[i] = s.prober.Probe(ctx, key)
@@ -93,8 +93,12 @@ func (h *server) ProbeNow(ctx context.Context, req *discoveryv1.ProbeNowRequest)
 	return &discoveryv1.ProbeNowResponse{Snapshots: snaps}, nil
 }
 
-// requestKeys validates the instance list of a ProbeNow or restart request.
-func requestKeys(instances []*topologyv1.InstanceKey) ([]topology.InstanceKey, error) {
+// requestKeys validates the instance list of a ProbeNow or restart request:
+// every key well formed and every instance watched by this member. It checks
+// the whole list before the caller touches any instance, so a request naming
+// one unmanaged address changes nothing; DiscoverInstance is the one way to
+// add an address.
+func requestKeys(instances []*topologyv1.InstanceKey, watched func(topology.InstanceKey) bool) ([]topology.InstanceKey, error) {
 	if len(instances) > maxPerCall {
 		return nil, grpcx.InvalidArgument("instances", fmt.Errorf("%d instances, at most %d per call", len(instances), maxPerCall))
 	}
@@ -105,6 +109,11 @@ func requestKeys(instances []*topologyv1.InstanceKey) ([]topology.InstanceKey, e
 			return nil, grpcx.InvalidArgument(fmt.Sprintf("instances[%d]", i), err)
 		}
 		keys[i] = key
+	}
+	for i, key := range keys {
+		if !watched(key) {
+			return nil, status.Errorf(codes.NotFound, "instances[%d]: instance %s is not managed by this discovery member; add it with DiscoverInstance", i, key)
+		}
 	}
 	return keys, nil
 }
@@ -124,11 +133,11 @@ func (s *Service) eachBounded(keys []topology.InstanceKey, f func(i int, key top
 }
 
 func (h *server) RestartReplicationIO(ctx context.Context, req *discoveryv1.RestartReplicationIORequest) (*discoveryv1.RestartReplicationIOResponse, error) {
-	keys, err := requestKeys(req.GetInstances())
+	s := h.svc
+	keys, err := requestKeys(req.GetInstances(), s.poller.Has)
 	if err != nil {
 		return nil, err
 	}
-	s := h.svc
 	results := make([]*discoveryv1.RestartResult, len(keys))
 	s.eachBounded(keys, func(i int, key topology.InstanceKey) {
 		results[i] = &discoveryv1.RestartResult{Instance: key.Proto()}
