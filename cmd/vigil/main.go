@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -45,7 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		case "bench":
 			return runBench(ctx, args[1:], stdout, stderr)
 		case "help", "-h", "--help":
-			fmt.Fprint(stdout, usage)
+			fs, _ := newServeFlags(stdout, getenv)
+			fs.Usage()
 			return nil
 		}
 	}

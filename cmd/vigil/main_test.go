@@ -26,6 +26,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{name: "bad seed", args: []string{"--store=memory", "--seed=db1"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"}, wantErr: "discovery.seeds[0]"},
 		{name: "missing credentials", args: []string{"--store=memory"}, wantErr: "MySQL credentials"},
 		{name: "unreachable PostgreSQL", args: []string{"--services=recovery", "--store=postgres://postgres@127.0.0.1:1/vigil?connect_timeout=2"}, wantErr: "127.0.0.1:1"},
+		{name: "MySQL store", args: []string{"--services=recovery", "--store=mysql://root@127.0.0.1:3306/vigil"}, wantErr: `scheme "mysql" is not supported; give a PostgreSQL URL (postgres:// or postgresql://) or "memory"`},
 		{name: "missing config file", args: []string{"--config=/nonexistent/vigil.yaml"}, wantErr: "read config"},
 		{name: "bad sandbox command", args: []string{"sandbox", "sideways"}, wantErr: "unknown sandbox command", usage: true},
 		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe|detect", usage: true},
@@ -42,6 +43,23 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 			}
 			if errors.Is(err, errUsage) != tt.usage {
 				t.Errorf("usage error = %v, want %v", errors.Is(err, errUsage), tt.usage)
+			}
+		})
+	}
+}
+
+func TestHelpListsServeFlags(t *testing.T) {
+	flags := []string{"-config file", "-services list", "-store url", "-seed list", "-log-level level", "demo", "sandbox", "bench"}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+		t.Run(args[0], func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if err := run(context.Background(), args, &stdout, &stderr, noEnv); err != nil {
+				t.Fatalf("run(%v) = %v", args, err)
+			}
+			for _, want := range flags {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("help lacks %q:\n%s", want, stdout.String())
+				}
 			}
 		})
 	}

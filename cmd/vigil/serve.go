@@ -13,39 +13,53 @@ import (
 	"github.com/vigil-db/vigil/pkg/process"
 )
 
+// serveFlags are the flags of vigil when it runs the services.
+type serveFlags struct {
+	configPath, services, storeURL, seeds, logLevel string
+}
+
+// newServeFlags defines the flags of vigil when it runs the services. Its
+// usage, printed for -h and for vigil help, lists the commands and then
+// these flags, to w.
+func newServeFlags(w io.Writer, getenv func(string) string) (*flag.FlagSet, *serveFlags) {
+	var f serveFlags
+	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.StringVar(&f.configPath, "config", getenv("VIGIL_CONFIG"), "YAML configuration `file` (env VIGIL_CONFIG)")
+	fs.StringVar(&f.services, "services", "", "comma-separated `list` of services to run: discovery,analyzer,recovery,gateway (default all)")
+	fs.StringVar(&f.storeURL, "store", "", "PostgreSQL `url` (postgres:// or postgresql://) or \"memory\"; prefer env VIGIL_STORE_URL when the URL holds a password")
+	fs.StringVar(&f.seeds, "seed", "", "comma-separated `list` of host:port of instances to discover at start")
+	fs.StringVar(&f.logLevel, "log-level", "", "log `level`: debug, info, warn or error (default info)")
+	fs.Usage = func() {
+		fmt.Fprint(w, usage, "\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(w, "\nMySQL credentials come from VIGIL_MYSQL_USER and VIGIL_MYSQL_PASSWORD, or VIGIL_MYSQL_CREDENTIALS_FILE.\n")
+	}
+	return fs, &f
+}
+
 // runServices runs the configured services until ctx is done.
 func runServices(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", getenv("VIGIL_CONFIG"), "YAML configuration file (env VIGIL_CONFIG)")
-	services := fs.String("services", "", "comma-separated services to run: discovery,analyzer,recovery,gateway (default all)")
-	storeURL := fs.String("store", "", "PostgreSQL URL or \"memory\" (prefer env VIGIL_STORE_URL when it holds a password)")
-	seeds := fs.String("seed", "", "comma-separated host:port of instances to discover at start")
-	logLevel := fs.String("log-level", "", "debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage, "\nFlags:\n")
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\nMySQL credentials come from VIGIL_MYSQL_USER and VIGIL_MYSQL_PASSWORD, or VIGIL_MYSQL_CREDENTIALS_FILE.\n")
-	}
+	fs, f := newServeFlags(stderr, getenv)
 	if err := process.ParseFlags(fs, args); err != nil {
 		return err
 	}
 
-	cfg, err := app.LoadConfig(*configPath, getenv)
+	cfg, err := app.LoadConfig(f.configPath, getenv)
 	if err != nil {
 		return err
 	}
-	if *services != "" && *services != "all" {
-		cfg.Services = strings.Split(*services, ",")
+	if f.services != "" && f.services != "all" {
+		cfg.Services = strings.Split(f.services, ",")
 	}
-	if *storeURL != "" {
-		cfg.Store = *storeURL
+	if f.storeURL != "" {
+		cfg.Store = f.storeURL
 	}
-	if *seeds != "" {
-		cfg.Discovery.Seeds = append(cfg.Discovery.Seeds, strings.Split(*seeds, ",")...)
+	if f.seeds != "" {
+		cfg.Discovery.Seeds = append(cfg.Discovery.Seeds, strings.Split(f.seeds, ",")...)
 	}
-	if *logLevel != "" {
-		cfg.LogLevel = *logLevel
+	if f.logLevel != "" {
+		cfg.LogLevel = f.logLevel
 	}
 	var creds mysql.Credentials
 	if cfg.Runs(app.Discovery) {
