@@ -21,6 +21,7 @@ func TestAnalyzerAndDowntimeGRPC(t *testing.T) {
 	m := topo.Master().Key
 	ctx := ctxT(t)
 	events := followEvents(t, s)
+	waitForStored(t, s, m) // a downtime is only for an instance Vigil knows
 
 	begun, err := s.recovery.BeginDowntime(ctx, &recoveryv1.BeginDowntimeRequest{
 		Instance: key(m), Duration: durationpb.New(time.Hour), Owner: "alice", Reason: "kernel upgrade"})
@@ -146,6 +147,10 @@ func TestAnalyzerAndDowntimeGRPC(t *testing.T) {
 			_, err := s.recovery.BeginDowntime(ctx, &recoveryv1.BeginDowntimeRequest{Instance: key(m), Duration: durationpb.New(365 * 24 * time.Hour)})
 			return err
 		}, codes.InvalidArgument},
+		{"downtime of an unknown instance", func() error {
+			_, err := s.recovery.BeginDowntime(ctx, &recoveryv1.BeginDowntimeRequest{Instance: key("10.0.0.1:3306"), Duration: durationpb.New(time.Hour)})
+			return err
+		}, codes.NotFound},
 		{"downtime of a malformed instance", func() error {
 			_, err := s.recovery.BeginDowntime(ctx, &recoveryv1.BeginDowntimeRequest{Instance: &topologyv1.InstanceKey{Port: 3306}, Duration: durationpb.New(time.Hour)})
 			return err
@@ -167,4 +172,21 @@ func hasCode(ds []*analyzerv1.Detection, code string) bool {
 		}
 	}
 	return false
+}
+
+// waitForStored waits until discovery has stored every instance of keys.
+func waitForStored(t *testing.T, s *stack, keys ...string) {
+	t.Helper()
+	eventually(t, 10*time.Second, "instances stored", func() error {
+		stored := map[string]bool{}
+		for _, inst := range storedInstances(t, s.cfg.Store) {
+			stored[inst.Key.String()] = true
+		}
+		for _, k := range keys {
+			if !stored[k] {
+				return fmt.Errorf("%s not stored", k)
+			}
+		}
+		return nil
+	})
 }

@@ -38,6 +38,7 @@ func TestRESTRoundTrips(t *testing.T) {
 	s, topo := apiStack(t)
 	m, r1 := topo.Master().Key, topo.Instance("r1").Key
 	hostPort := func(k string) string { return strings.Replace(k, ":", "/", 1) }
+	waitForStored(t, s, r1) // a downtime is only for an instance Vigil knows
 
 	cases := []struct {
 		method, path, body string
@@ -130,6 +131,7 @@ func TestRESTRoundTrips(t *testing.T) {
 		{"GET", "/api/v1/detections?page_token=garbage!", "", 400, nil},
 		{"POST", "/api/v1/instances/" + hostPort(r1) + "/downtime", `{"duration": "-5s"}`, 400, nil},
 		{"POST", "/api/v1/instances/" + hostPort(r1) + "/downtime", `{"duration": "soon"}`, 400, nil},
+		{"POST", "/api/v1/instances/10.0.0.1/3306/downtime", `{"duration": "3600s"}`, 404, nil},
 		{"GET", "/api/v1/clusters/nope", "", 404, nil},
 		{"GET", "/api/v1/instances/10.0.0.1/3306", "", 404, nil},
 		{"GET", "/api/v1/instances/db1/abc", "", 400, nil},

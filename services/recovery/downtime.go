@@ -45,6 +45,14 @@ func (h *server) BeginDowntime(ctx context.Context, req *recoveryv1.BeginDowntim
 	if len(req.GetReason()) > store.MaxDowntimeReason {
 		return nil, grpcx.InvalidArgument("reason", fmt.Errorf("longer than %d characters", store.MaxDowntimeReason))
 	}
+	// A downtime of an address Vigil has never seen would silence nothing
+	// and hide the mistake, such as a mistyped port.
+	switch _, err := h.svc.store.GetInstance(ctx, key); {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, status.Errorf(codes.NotFound, "instance %s is not known; discover it first", key)
+	case err != nil:
+		return nil, status.Errorf(codes.Unavailable, "begin downtime: %v", err)
+	}
 	now := time.Now().UTC()
 	dt := store.Downtime{Key: key, Owner: owner, Reason: req.GetReason(), StartedAt: now, EndsAt: now.Add(d)}
 	if err := h.svc.store.BeginDowntime(ctx, dt); err != nil {

@@ -17,6 +17,9 @@ import (
 
 // Store is the persistence the recovery service needs.
 type Store interface {
+	// GetInstance returns an error wrapping store.ErrNotFound for an
+	// instance Vigil has never discovered.
+	GetInstance(ctx context.Context, key topology.InstanceKey) (store.Instance, error)
 	GetGlobalRecoveries(ctx context.Context) (store.GlobalRecoveries, error)
 	SetGlobalRecoveries(ctx context.Context, g store.GlobalRecoveries) error
 	BeginDowntime(ctx context.Context, d store.Downtime) error
