@@ -9,7 +9,7 @@ GO ?= go
 MODULES := $(shell $(GO) list -m -f '{{.Path}}/...')
 TOOLS := bin/buf bin/protoc-gen-go bin/protoc-gen-go-grpc bin/protoc-gen-grpc-gateway bin/protoc-gen-openapiv2 bin/grpcurl
 
-.PHONY: all build demo deps test test-short bench generate check-generated lint vet check-versions tools clean
+.PHONY: all build demo deps test test-short stress bench generate check-generated lint vet check-versions tools clean
 
 all: build
 
@@ -24,6 +24,11 @@ demo: deps
 
 test: deps
 	$(GO) test -count=1 -timeout 20m $(MODULES)
+
+# Rerun the end-to-end suite N times (default 20) to find flaky tests; RUN
+# narrows it like go test -run: make stress N=5 RUN=TestDetect
+stress: deps
+	GO='$(GO)' scripts/stress.sh '$(or $(N),20)' '$(RUN)'
 
 bench: deps
 	$(GO) run ./cmd/vigil bench probe
