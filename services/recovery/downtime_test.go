@@ -100,7 +100,7 @@ func startRecovery(t *testing.T, st recovery.Store) recoveryv1.RecoveryServiceCl
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpcx.NewServerFor(svc)
+	srv := grpcx.NewServer()
 	svc.Register(srv.GRPC)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
