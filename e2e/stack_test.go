@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-db/vigil/internal/app"
 	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/mysql"
+	"github.com/vigil-db/vigil/pkg/process/processtest"
 	"github.com/vigil-db/vigil/pkg/sandbox"
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/store/postgres"
@@ -51,7 +52,6 @@ func testConfig(t *testing.T) app.Config {
 	cfg.Recovery.ListenAddr = "127.0.0.1:0"
 	cfg.Gateway.ListenAddr = "127.0.0.1:0"
 	cfg.Discovery.PollInterval = pollInterval
-	cfg.Analyzer.PollInterval = pollInterval
 	cfg.Discovery.ConnectTimeout = 250 * time.Millisecond
 	cfg.Discovery.ReadTimeout = 500 * time.Millisecond
 	cfg.Discovery.PersistInterval = 200 * time.Millisecond
@@ -90,6 +90,9 @@ func startStackAs(t *testing.T, cfg app.Config, user, password string) *stack {
 		conn := dial(t, addr)
 		s.topology = topologyv1.NewTopologyServiceClient(conn)
 		s.analyzer = analyzerv1.NewAnalyzerServiceClient(conn)
+		// Until it has synced with its discovery members the analyzer
+		// answers Unavailable; tests start from a ready one.
+		processtest.WaitServing(t, addr)
 	}
 	if addr := a.Addr(app.Discovery); addr != "" {
 		s.discovery = discoveryv1.NewDiscoveryServiceClient(dial(t, addr))

@@ -41,7 +41,7 @@ func runBenchDetect(ctx context.Context, args []string, stdout, stderr io.Writer
 	cfg.Services = []string{app.Discovery, app.Analyzer}
 	cfg.Store = app.MemoryStore
 	cfg.Discovery.ListenAddr, cfg.Analyzer.ListenAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Discovery.PollInterval, cfg.Analyzer.PollInterval = *poll, *poll
+	cfg.Discovery.PollInterval = *poll
 	cfg.Discovery.Seeds = []string{master.Key}
 	a, stop, err := startServices(ctx, cfg, sandboxCreds, newLogger(io.Discard, "error"))
 	if err != nil {

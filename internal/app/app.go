@@ -7,10 +7,9 @@ import (
 	"net"
 	"slices"
 
-	"google.golang.org/grpc"
-
 	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/mysql"
+	"github.com/vigil-db/vigil/pkg/process"
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/store/backend"
 	"github.com/vigil-db/vigil/services/analyzer"
@@ -94,9 +93,7 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 
 // pointAtLocal points services at the ones running in this process: an
 // address equal to a local service's configured listen address, or left at
-// its default, becomes that service's bound address. The analyzer also
-// takes the local discovery's poll interval, which its validity window
-// depends on.
+// its default, becomes that service's bound address.
 func (a *App) pointAtLocal(cfg *Config, configured map[string]string) {
 	defaults := DefaultConfig()
 	defaultAddr := map[string]string{
@@ -115,9 +112,6 @@ func (a *App) pointAtLocal(cfg *Config, configured map[string]string) {
 	cfg.Gateway.DiscoveryAddr = local(cfg.Gateway.DiscoveryAddr, Discovery)
 	cfg.Gateway.AnalyzerAddr = local(cfg.Gateway.AnalyzerAddr, Analyzer)
 	cfg.Gateway.RecoveryAddr = local(cfg.Gateway.RecoveryAddr, Recovery)
-	if cfg.Runs(Discovery) {
-		cfg.Analyzer.PollInterval = cfg.Discovery.PollInterval
-	}
 }
 
 func (a *App) startService(ctx context.Context, name string, cfg Config, creds mysql.Credentials, lis net.Listener) error {
@@ -129,21 +123,21 @@ func (a *App) startService(ctx context.Context, name string, cfg Config, creds m
 			lis.Close()
 			return err
 		}
-		run = grpcService(svc.Register, svc.Run, lis)
+		run = grpcService(svc, lis)
 	case Analyzer:
 		svc, err := analyzer.New(cfg.Analyzer, analyzer.Deps{Store: a.store, Logger: a.log})
 		if err != nil {
 			lis.Close()
 			return err
 		}
-		run = grpcService(svc.Register, svc.Run, lis)
+		run = grpcService(svc, lis)
 	case Recovery:
 		svc, err := recovery.New(cfg.Recovery, recovery.Deps{Store: a.store, Logger: a.log})
 		if err != nil {
 			lis.Close()
 			return err
 		}
-		run = grpcService(svc.Register, svc.Run, lis)
+		run = grpcService(svc, lis)
 	case Gateway:
 		svc, err := gateway.New(cfg.Gateway, a.log)
 		if err != nil {
@@ -167,11 +161,11 @@ func (a *App) startService(ctx context.Context, name string, cfg Config, creds m
 }
 
 // grpcService serves a gRPC service and runs its background work.
-func grpcService(register func(*grpc.Server), run func(context.Context) error, lis net.Listener) func(context.Context) error {
+func grpcService(svc process.Service, lis net.Listener) func(context.Context) error {
 	return func(ctx context.Context) error {
-		srv := grpcx.NewServer()
-		register(srv.GRPC)
-		return srv.ServeWith(ctx, lis, grpcx.DefaultStopTimeout, run)
+		srv := grpcx.NewServerFor(svc)
+		svc.Register(srv.GRPC)
+		return srv.ServeWith(ctx, lis, grpcx.DefaultStopTimeout, svc.Run)
 	}
 }
 

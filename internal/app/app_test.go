@@ -15,7 +15,6 @@ import (
 func TestPointAtLocal(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Discovery.ListenAddr = "127.0.0.1:0"
-	cfg.Discovery.PollInterval = 3 * time.Second
 	cfg.Gateway.RecoveryAddr = "recovery.example:7103" // not local: left alone
 	configured := map[string]string{Discovery: "127.0.0.1:0", Analyzer: "127.0.0.1:7102"}
 	a := &App{addrs: map[string]string{Discovery: "127.0.0.1:40001", Analyzer: "127.0.0.1:40002"}}
@@ -30,9 +29,6 @@ func TestPointAtLocal(t *testing.T) {
 	}
 	if cfg.Gateway.RecoveryAddr != "recovery.example:7103" {
 		t.Errorf("remote recovery rewritten to %s", cfg.Gateway.RecoveryAddr)
-	}
-	if cfg.Analyzer.PollInterval != 3*time.Second {
-		t.Errorf("analyzer poll interval = %s, want the local discovery's", cfg.Analyzer.PollInterval)
 	}
 	if DefaultConfig().Analyzer.DiscoveryAddrs[0] != "127.0.0.1:7101" {
 		t.Error("pointAtLocal changed the defaults")

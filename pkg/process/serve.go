@@ -24,7 +24,7 @@ type Service interface {
 // called with the bound address once the handlers are registered, just before
 // serving starts.
 func ServeGRPC(ctx context.Context, lis net.Listener, svc Service, log *slog.Logger, ready func(addr string)) error {
-	srv := grpcx.NewServer()
+	srv := grpcx.NewServerFor(svc)
 	svc.Register(srv.GRPC)
 	addr := lis.Addr().String()
 	log.Info("serving gRPC", "addr", addr)

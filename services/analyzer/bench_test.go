@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-db/vigil/pkg/store/memory"
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+	"github.com/vigil-db/vigil/services/analyzer/feed"
 )
 
 // fleetSnapshot is a healthy MariaDB snapshot of instance i of cluster c
@@ -34,23 +35,30 @@ func fleetSnapshot(c, i int, at time.Time) *topologyv1.Snapshot {
 	return s
 }
 
+// syncedFleet returns an analyzer synced with one discovery member that
+// watches a healthy fleet of clusters × perCluster instances.
+func syncedFleet(b *testing.B, clusters, perCluster int) *Service {
+	s, err := New(DefaultConfig(), Deps{Store: memory.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	initial := feed.Initial{PollInterval: time.Second}
+	for c := range clusters {
+		for i := range perCluster {
+			initial.Snapshots = append(initial.Snapshots, fleetSnapshot(c, i, now))
+		}
+	}
+	s.state.Sync("d1", initial)
+	return s
+}
+
 // BenchmarkAnalyzeAfterOneSnapshot measures what one snapshot costs the
 // analyzer in a fleet of 10,000 instances (2,500 clusters of 4): applying it
 // and re-analysing its cluster.
 func BenchmarkAnalyzeAfterOneSnapshot(b *testing.B) {
 	const clusters, perCluster = 2500, 4
-	cfg := DefaultConfig()
-	s, err := New(cfg, Deps{Store: memory.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now()
-	for c := range clusters {
-		for i := range perCluster {
-			s.state.Apply("d1", fleetSnapshot(c, i, now))
-		}
-	}
-	s.state.Connected("d1")
+	s := syncedFleet(b, clusters, perCluster)
 	ctx := context.Background()
 	s.analyzeAll(ctx)
 	if n := len(s.state.Graph().Clusters); n != clusters {
@@ -70,18 +78,7 @@ func BenchmarkAnalyzeAfterOneSnapshot(b *testing.B) {
 
 // BenchmarkSafetyPass measures one full pass over the same fleet.
 func BenchmarkSafetyPass(b *testing.B) {
-	const clusters, perCluster = 2500, 4
-	s, err := New(DefaultConfig(), Deps{Store: memory.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now()
-	for c := range clusters {
-		for i := range perCluster {
-			s.state.Apply("d1", fleetSnapshot(c, i, now))
-		}
-	}
-	s.state.Connected("d1")
+	s := syncedFleet(b, 2500, 4)
 	ctx := context.Background()
 	b.ResetTimer()
 	for range b.N {

@@ -28,10 +28,9 @@ type Config struct {
 	// LagThreshold is the lag above which a replica shows as lagging.
 	LagThreshold time.Duration `yaml:"lag_threshold"`
 
-	// PollInterval is discovery's poll interval; with ValiditySlack it
-	// makes the validity window: an instance whose newest probe is older
-	// than that counts as hung.
-	PollInterval  time.Duration `yaml:"poll_interval"`
+	// ValiditySlack is added to each discovery member's poll interval (the
+	// member says what it is) to make its validity window: an instance
+	// whose newest probe by a member is older than that counts as hung.
 	ValiditySlack time.Duration `yaml:"validity_slack"`
 	// SafetyPassInterval is how often every cluster is analysed again, on
 	// top of the analysis each snapshot triggers for its own cluster.
@@ -67,7 +66,6 @@ func DefaultConfig() Config {
 		ReconnectMax:    5 * time.Second,
 		LagThreshold:    10 * time.Second,
 
-		PollInterval:               time.Second,
 		ValiditySlack:              time.Second,
 		SafetyPassInterval:         time.Second,
 		SemiSyncConfirmation:       5 * time.Second,
@@ -102,7 +100,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("analyzer.lag_threshold: %s is negative", c.LagThreshold))
 	}
 	for name, d := range map[string]time.Duration{
-		"poll_interval": c.PollInterval, "safety_pass_interval": c.SafetyPassInterval,
+		"safety_pass_interval":     c.SafetyPassInterval,
 		"emergency_probe_interval": c.EmergencyProbeInterval, "restart_replication_interval": c.RestartReplicationInterval,
 		"downtime_refresh": c.DowntimeRefresh,
 	} {
@@ -132,7 +130,7 @@ func (c Config) Validate() error {
 // analysisConfig is the part of the configuration the rules use.
 func (c Config) analysisConfig() analysis.Config {
 	return analysis.Config{
-		ValidityWindow:       c.PollInterval + c.ValiditySlack,
+		ValiditySlack:        c.ValiditySlack,
 		LagThreshold:         c.LagThreshold,
 		SemiSyncConfirmation: c.SemiSyncConfirmation,
 		EnforceExactSemiSync: c.EnforceExactSemiSync,

@@ -12,10 +12,23 @@ import (
 	"github.com/vigil-db/vigil/services/analyzer/view"
 )
 
-// analysisLoop analyses the clusters of changed instances as soon as their
-// snapshots arrive, and every cluster on each safety pass (validity also
-// lapses with time alone: a hung probe sends nothing).
+// analysisLoop waits until every discovery member has synced, analyses
+// everything once and declares the analyzer ready; from then on it analyses
+// the clusters of changed instances as soon as their snapshots arrive, and
+// every cluster on each safety pass (validity also lapses with time alone: a
+// hung probe sends nothing).
 func (s *Service) analysisLoop(ctx context.Context) {
+	for s.state.SyncedOnce() < len(s.cfg.DiscoveryAddrs) {
+		select {
+		case <-s.state.Changed():
+		case <-ctx.Done():
+			return
+		}
+	}
+	s.analyzeAll(ctx)
+	close(s.ready)
+	s.log.Info("analyzer ready", "discovery_members", len(s.cfg.DiscoveryAddrs), "instances", s.state.Len())
+
 	tick := time.NewTicker(s.cfg.SafetyPassInterval)
 	defer tick.Stop()
 	for {
@@ -75,8 +88,19 @@ func (s *Service) analyzeAll(ctx context.Context) {
 }
 
 // analyzeCluster runs the rules over one cluster, records what changed and
-// starts the emergency reads its problems call for.
+// starts the emergency reads its problems call for. A cluster with an
+// instance that no connected discovery member has said anything about (its
+// member restarts, or has not probed a new instance yet) is left as it was:
+// no evidence starts, changes or clears nothing.
 func (s *Service) analyzeCluster(ctx context.Context, v *view.View, c *topology.Cluster, now time.Time) {
+	if len(v.Evidence(c.Master)) == 0 {
+		return
+	}
+	for _, key := range c.Members {
+		if len(v.Evidence(key)) == 0 {
+			return
+		}
+	}
 	in := analysis.Input{
 		Now:          now,
 		Cluster:      c,

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -31,6 +32,30 @@ func (s *Service) persistClusters(ctx context.Context) {
 		}
 		written = clusters
 	}
+}
+
+// loadDetections makes the detections that were active when the analyzer
+// last stopped active again, so that finding them again keeps their ids and
+// says nothing new, and not finding them clears them.
+func (s *Service) loadDetections(ctx context.Context) error {
+	var active []*analyzerv1.Detection
+	f := store.DetectionFilter{ActiveOnly: true, PageSize: store.MaxPageSize}
+	for {
+		page, next, err := s.store.ListDetections(ctx, f)
+		if err != nil {
+			return fmt.Errorf("load active detections: %w", err)
+		}
+		active = append(active, page...)
+		if next == "" {
+			break
+		}
+		f.PageToken = next
+	}
+	s.tracker.Load(active)
+	if len(active) > 0 {
+		s.log.Info("active detections loaded", "count", len(active))
+	}
+	return nil
 }
 
 // persistDetections writes detection changes in batches, and what is left on

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,10 @@ type Service struct {
 	ignore []*regexp.Regexp
 	// stopping is closed when Run's context ends, to end open streams.
 	stopping chan struct{}
+	// ready is closed once every discovery member's stream has synced and
+	// the first analysis of everything it said is done: until then the
+	// analyzer knows too little to answer (an empty answer means healthy).
+	ready chan struct{}
 
 	// discovery holds a client per discovery member, for emergency reads.
 	discovery []discoveryv1.DiscoveryServiceClient
@@ -82,6 +87,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		tracker:  detect.NewTracker(),
 		events:   fanout.New[string, *analyzerv1.Detection](cfg.EventBuffer),
 		stopping: make(chan struct{}),
+		ready:    make(chan struct{}),
 		throttle: newThrottle(),
 		warnings: make(map[string][]analysis.Warning),
 	}
@@ -99,9 +105,22 @@ func (s *Service) Register(srv *grpc.Server) {
 	analyzerv1.RegisterAnalyzerServiceServer(srv, &analyzerServer{svc: s})
 }
 
-// Run follows every discovery member, analyses, and persists until ctx is
-// done.
+// Ready is closed once the analyzer has synced with every discovery member
+// and analysed what they said.
+func (s *Service) Ready() <-chan struct{} { return s.ready }
+
+// NotReady says why the analyzer cannot answer yet.
+func (s *Service) NotReady() error {
+	return fmt.Errorf("analyzer is not ready: synced with %d of %d discovery members (%s); an answer now would be incomplete",
+		s.state.SyncedOnce(), len(s.cfg.DiscoveryAddrs), strings.Join(s.cfg.DiscoveryAddrs, ", "))
+}
+
+// Run loads the active detections, follows every discovery member,
+// analyses, and persists until ctx is done.
 func (s *Service) Run(ctx context.Context) error {
+	if err := s.loadDetections(ctx); err != nil {
+		return fmt.Errorf("analyzer: %w", err)
+	}
 	var wg sync.WaitGroup
 	defer s.background.Wait()
 	defer wg.Wait()

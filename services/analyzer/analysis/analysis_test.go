@@ -16,10 +16,14 @@ import (
 var now = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 var testConfig = Config{
-	ValidityWindow:       2 * time.Second,
+	ValiditySlack:        time.Second,
 	LagThreshold:         10 * time.Second,
 	SemiSyncConfirmation: 5 * time.Second,
 }
+
+// pollInterval is every test observer's; with testConfig's slack the
+// validity window is 2s.
+const pollInterval = time.Second
 
 // node describes one instance of a test cluster. Names are ports on host "h".
 type node struct {
@@ -27,7 +31,9 @@ type node struct {
 	source uint16 // 0: replicates from nothing
 	// state: "ok" (reachable now), "dead" (refused now), "hung" (no probe
 	// for a while), "unknown" (no observer says anything), "toomany"
-	// (refused with too many connections).
+	// (refused with too many connections), "never" (refused now and never
+	// reached), "denied" (access denied to Vigil), "tls" (TLS fails),
+	// "noprivilege" (reached, but a missing privilege hid part of it).
 	state    string
 	io, sql  string // Yes, Connecting, No; default Yes for replicas
 	lag      int64
@@ -36,6 +42,8 @@ type node struct {
 	// observers: per-observer states for quorum cases (overrides state).
 	observers []string
 	mutate    func(*topologyv1.Snapshot)
+	// neverGood: no probe ever reached it (state "never" implies it).
+	neverGood bool
 }
 
 func key(port uint16) topology.InstanceKey { return topology.InstanceKey{Host: "h", Port: port} }
@@ -79,22 +87,31 @@ func goodSnapshot(n node) *topologyv1.Snapshot {
 
 // observation returns what one observer in state st said of n.
 func observation(n node, observer, st string) (Observation, bool) {
-	good := goodSnapshot(n)
+	fresh := now.Add(-100 * time.Millisecond)
+	o := Observation{Observer: observer, Snapshot: goodSnapshot(n), Received: fresh, PollInterval: pollInterval}
+	failed := func(class topologyv1.ErrorClass, number uint32) *topologyv1.Snapshot {
+		return &topologyv1.Snapshot{Key: key(n.port).Proto(), ErrorClass: class, ErrorNumber: number, Error: "connect failed",
+			ProbeFinished: timestamppb.New(fresh)}
+	}
 	switch st {
 	case "ok":
-		return Observation{Observer: observer, Snapshot: good, Received: now.Add(-100 * time.Millisecond)}, true
 	case "hung":
-		return Observation{Observer: observer, Snapshot: good, Received: now.Add(-10 * time.Second)}, true
-	case "dead", "toomany":
-		class := topologyv1.ErrorClass_ERROR_CLASS_REFUSED
-		if st == "toomany" {
-			class = topologyv1.ErrorClass_ERROR_CLASS_TOO_MANY_CONNECTIONS
-		}
-		bad := &topologyv1.Snapshot{Key: key(n.port).Proto(), ErrorClass: class, Error: "connect failed",
-			ProbeFinished: timestamppb.New(now.Add(-100 * time.Millisecond))}
-		return Observation{Observer: observer, Snapshot: bad, Received: now.Add(-100 * time.Millisecond)}, true
+		o.Received = now.Add(-10 * time.Second)
+	case "dead", "never":
+		o.Snapshot = failed(topologyv1.ErrorClass_ERROR_CLASS_REFUSED, 0)
+	case "toomany":
+		o.Snapshot = failed(topologyv1.ErrorClass_ERROR_CLASS_TOO_MANY_CONNECTIONS, 1040)
+	case "denied":
+		o.Snapshot = failed(topologyv1.ErrorClass_ERROR_CLASS_AUTH, 1045)
+	case "tls":
+		o.Snapshot = failed(topologyv1.ErrorClass_ERROR_CLASS_TLS, 0)
+	case "noprivilege":
+		o.Snapshot.Partial, o.Snapshot.ErrorClass, o.Snapshot.ErrorNumber = true, topologyv1.ErrorClass_ERROR_CLASS_PRIVILEGE, 1227
+		o.Snapshot.Channels = nil
+	default:
+		return Observation{}, false
 	}
-	return Observation{}, false
+	return o, true
 }
 
 type scenario struct {
@@ -118,6 +135,11 @@ func (sc scenario) run() ([]Problem, []Warning) {
 			if o, ok := observation(n, fmt.Sprintf("d%d", i+1), st); ok {
 				obs[key(n.port)] = append(obs[key(n.port)], o)
 			}
+		}
+		if n.state == "never" || n.neverGood {
+			o, _ := observation(n, "d1", n.state)
+			graphObs[key(n.port)] = topology.Observation{Latest: o.Snapshot}
+			continue
 		}
 		lastGood[key(n.port)] = goodSnapshot(n)
 		graphObs[key(n.port)] = topology.Observation{Latest: lastGood[key(n.port)], LastGood: lastGood[key(n.port)]}
@@ -222,13 +244,13 @@ func TestDecisionTable(t *testing.T) {
 			scenario{nodes: []node{state(master, "hung"), with(replica2, func(n *node) { n.lag, n.sqlDelay = 3600, 3600 })}},
 			[]string{"1:UnreachableMaster"}},
 		{"MasterSingleReplicaNotReplicating", scenario{nodes: []node{master, stopped(replica2)}},
-			[]string{"1:MasterSingleReplicaNotReplicating"}},
+			[]string{"1:MasterSingleReplicaNotReplicating", "2:ReplicationStopped"}},
 		{"MasterSingleReplicaDead", scenario{nodes: []node{master, state(replica2, "dead")}},
-			[]string{"1:MasterSingleReplicaDead"}},
+			[]string{"1:MasterSingleReplicaDead", "2:DeadReplica"}},
 		{"AllMasterReplicasNotReplicating, never DeadMaster", scenario{nodes: []node{master, stopped(replica2), stopped(replica3)}},
-			[]string{"1:AllMasterReplicasNotReplicating"}},
+			[]string{"1:AllMasterReplicasNotReplicating", "2:ReplicationStopped", "3:ReplicationStopped"}},
 		{"AllMasterReplicasNotReplicatingOrDead", scenario{nodes: []node{master, stopped(replica2), state(replica3, "dead")}},
-			[]string{"1:AllMasterReplicasNotReplicatingOrDead"}},
+			[]string{"1:AllMasterReplicasNotReplicatingOrDead", "2:ReplicationStopped", "3:DeadReplica"}},
 		{"DeadIntermediateMaster",
 			scenario{nodes: []node{master, state(im, "dead"), connecting(imR5), connecting(imR6)}},
 			[]string{"1:MasterSingleReplicaDead", "4:DeadIntermediateMaster"}},
@@ -249,7 +271,7 @@ func TestDecisionTable(t *testing.T) {
 			[]string{"4:UnreachableIntermediateMasterWithLaggingReplicas"}},
 		{"AllIntermediateMasterReplicasFailingToConnectOrDead",
 			scenario{nodes: []node{master, replica2, im, connecting(imR5), state(imR6, "dead")}},
-			[]string{"4:AllIntermediateMasterReplicasFailingToConnectOrDead"}},
+			[]string{"4:AllIntermediateMasterReplicasFailingToConnectOrDead", "6:DeadReplica"}},
 		{"DeadCoMaster", scenario{nodes: []node{state(coA, "dead"), connecting(coB)}},
 			[]string{"1:DeadCoMaster"}},
 		{"DeadCoMasterAndSomeReplicas", scenario{nodes: []node{state(coA, "dead"), connecting(coB), state(replica3, "dead")}},
@@ -278,7 +300,7 @@ func TestDecisionTable(t *testing.T) {
 			[]string{"1:LockedSemiSyncMasterHypothesis"}},
 		{"MasterWithTooManySemiSyncReplicas",
 			scenario{nodes: []node{with(master, func(n *node) { n.mutate = semi(true, true, 2, 1) }), replica2, replica3},
-				cfg: &Config{ValidityWindow: 2 * time.Second, LagThreshold: 10 * time.Second, EnforceExactSemiSync: true}},
+				cfg: &Config{ValiditySlack: time.Second, LagThreshold: 10 * time.Second, EnforceExactSemiSync: true}},
 			[]string{"1:MasterWithTooManySemiSyncReplicas"}},
 		{"too many semi-sync replicas is fine unless enforced",
 			scenario{nodes: []node{with(master, func(n *node) { n.mutate = semi(true, true, 2, 1) }), replica2, replica3}},
@@ -300,8 +322,79 @@ func TestDecisionTable(t *testing.T) {
 			}},
 			nil},
 		{"ClusterHasNoMaster: replicas name a master never reached",
-			scenario{nodes: []node{with(replica2, func(n *node) { n.source = 9 }), with(replica3, func(n *node) { n.source = 9 })}},
+			scenario{nodes: []node{{port: 9, state: "never"}, connecting(with(replica2, func(n *node) { n.source = 9 })),
+				connecting(with(replica3, func(n *node) { n.source = 9 }))}},
 			[]string{"9:ClusterHasNoMaster"}},
+		{"replicas name a master nobody has probed yet: nothing decided",
+			scenario{nodes: []node{with(replica2, func(n *node) { n.source = 9 }), with(replica3, func(n *node) { n.source = 9 })}},
+			nil},
+
+		// Vigil's own access problems and addresses never reached are
+		// reported as what they are, never as a dead or unreachable server.
+		{"AccessDenied: wrong password on a healthy master",
+			scenario{nodes: []node{state(master, "denied"), replica2, replica3}},
+			[]string{"1:AccessDenied"}},
+		{"AccessDenied: wrong password on a lone master, not DeadMasterWithoutReplicas",
+			scenario{nodes: []node{state(master, "denied")}},
+			[]string{"1:AccessDenied"}},
+		{"AccessDenied on the master while its replicas cannot connect: still no DeadMaster",
+			scenario{nodes: []node{state(master, "denied"), connecting(replica2), connecting(replica3)}},
+			[]string{"1:AccessDenied"}},
+		{"AccessDenied: TLS fails",
+			scenario{nodes: []node{master, state(replica2, "tls"), replica3}},
+			[]string{"2:AccessDenied"}},
+		{"AccessDenied: a missing privilege hides a replica's replication",
+			scenario{nodes: []node{master, state(replica2, "noprivilege"), replica3}},
+			[]string{"2:AccessDenied"}},
+		{"a lone replica Vigil cannot read is not MasterSingleReplicaDead",
+			scenario{nodes: []node{master, state(replica2, "denied")}},
+			[]string{"2:AccessDenied"}},
+		{"one observer refused on access, two read the master: healthy",
+			scenario{nodes: []node{with(master, func(n *node) { n.observers = []string{"denied", "ok", "ok"} }), replica2}},
+			nil},
+		{"a replica Vigil cannot read neither makes nor stops a dead master's verdict",
+			scenario{nodes: []node{state(master, "dead"), state(replica2, "denied"), connecting(replica3)}},
+			[]string{"1:DeadMasterAndSomeReplicas", "2:AccessDenied"}},
+		{"a master refusing Vigil for lack of connections since before Vigil started is there: UnreachableMaster",
+			scenario{nodes: []node{with(master, func(n *node) { n.state, n.neverGood = "toomany", true }), replica2, replica3}},
+			[]string{"1:UnreachableMaster"}},
+		{"NeverReached: a mistyped seed, not DeadMasterWithoutReplicas",
+			scenario{nodes: []node{{port: 1, state: "never"}}},
+			[]string{"1:NeverReached"}},
+		{"NeverReached: a replica its master reports at an address that never answers",
+			scenario{nodes: []node{with(master, func(n *node) {
+				n.mutate = func(s *topologyv1.Snapshot) { s.Replicas = []*topologyv1.ReplicaRef{{Key: key(7).Proto()}} }
+			}), {port: 7, state: "never"}}},
+			[]string{"7:NeverReached"}},
+
+		// Replica-level problems under a master that answers.
+		{"ReplicationStopped: STOP SLAVE on one replica",
+			scenario{nodes: []node{master, replica2, stopped(replica3)}},
+			[]string{"3:ReplicationStopped"}},
+		{"ReplicationStopped: only the SQL thread",
+			scenario{nodes: []node{master, replica2, with(replica3, func(n *node) { n.sql = "No" })}},
+			[]string{"3:ReplicationStopped"}},
+		{"ReplicationStopped on an intermediate master",
+			scenario{nodes: []node{master, replica2, stopped(im), imR5}},
+			[]string{"4:ReplicationStopped"}},
+		{"BrokenReplication: SQL thread stopped on an error",
+			scenario{nodes: []node{master, replica2, with(replica3, func(n *node) {
+				n.sql = "No"
+				n.mutate = func(s *topologyv1.Snapshot) { s.Channels[0].LastSqlErrno, s.Channels[0].LastSqlError = 1950, "An attempt was made to binlog GTID 0-1-9" }
+			})}},
+			[]string{"3:BrokenReplication"}},
+		{"BrokenReplication: IO thread stopped on an error",
+			scenario{nodes: []node{master, replica2, with(replica3, func(n *node) {
+				n.io = "No"
+				n.mutate = func(s *topologyv1.Snapshot) { s.Channels[0].LastIoErrno, s.Channels[0].LastIoError = 1236, "binlog purged" }
+			})}},
+			[]string{"3:BrokenReplication"}},
+		{"DeadReplica: one replica of several is down",
+			scenario{nodes: []node{master, replica2, state(replica3, "dead")}},
+			[]string{"3:DeadReplica"}},
+		{"a hung replica under a healthy master is a DeadReplica",
+			scenario{nodes: []node{master, replica2, state(replica3, "hung")}},
+			[]string{"3:DeadReplica"}},
 
 		// Quorum: with several observers, one that cannot reach the master
 		// is not enough.
@@ -412,5 +505,17 @@ func TestStructureWarnings(t *testing.T) {
 				t.Errorf("warnings = %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+func TestBrokenReplicationCarriesTheError(t *testing.T) {
+	problems, _ := scenario{nodes: []node{master, replica2, with(replica3, func(n *node) {
+		n.sql = "No"
+		n.mutate = func(s *topologyv1.Snapshot) {
+			s.Channels[0].LastSqlErrno, s.Channels[0].LastSqlError = 1950, "An attempt was made to binlog GTID 0-1-9"
+		}
+	})}}.run()
+	if len(problems) != 1 || !strings.Contains(problems[0].Description, "SQL thread stopped on error 1950: An attempt was made") {
+		t.Fatalf("problems = %+v, want one BrokenReplication naming error 1950 and its message", problems)
 	}
 }

@@ -9,9 +9,10 @@ import (
 
 // Config holds the thresholds the rules use.
 type Config struct {
-	// ValidityWindow is how old the newest probe of an instance may be
-	// before the instance counts as hung: poll interval plus slack.
-	ValidityWindow time.Duration
+	// ValiditySlack is added to each observer's poll interval to make its
+	// validity window: how old its newest probe of an instance may be
+	// before the instance counts as hung.
+	ValiditySlack time.Duration
 	// LagThreshold is the replication lag above which a replica is lagging.
 	LagThreshold time.Duration
 	// SemiSyncConfirmation is how long a semi-sync master must stay short of
@@ -79,6 +80,15 @@ type ReplicaFacts struct {
 // Valid reports whether the instance's health verdict is Valid.
 func (f *Facts) Valid() bool { return f.Health.Verdict == Valid }
 
+// channel returns the instance's replication channel from its master, as
+// last seen.
+func (f *Facts) channel() *topologyv1.ReplicationChannel {
+	if !f.HasMaster {
+		return nil
+	}
+	return channelFrom(f.Snapshot, f.Master)
+}
+
 // Replicating reports whether both threads of the channel run.
 func (r ReplicaFacts) Replicating() bool {
 	return r.Channel.GetIoThread() == topologyv1.ThreadState_THREAD_STATE_YES &&
@@ -127,7 +137,7 @@ func (f *Facts) counts() counts {
 func buildFacts(in Input, cfg Config) []*Facts {
 	health := make(map[topology.InstanceKey]Health, len(in.Cluster.Members))
 	for _, key := range in.Cluster.Members {
-		health[key] = judge(in.Observations(key), in.Now, cfg.ValidityWindow)
+		health[key] = judge(in.Observations(key), in.Now, cfg.ValiditySlack, in.LastGood(key) != nil)
 	}
 	ring := isRing(in.Graph, in.Cluster.Master)
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
@@ -17,14 +18,18 @@ type Observation struct {
 	Snapshot *topologyv1.Snapshot
 	// Received is when the analyzer got the snapshot (its own clock).
 	Received time.Time
+	// PollInterval is how often the observer probes: with the validity
+	// slack, how old its word may be and still count.
+	PollInterval time.Duration
 }
 
 // Verdict is the analyzer's view of whether an instance is valid.
 type Verdict int
 
-// Verdicts. Only Valid counts as reachable; Unknown means no connected
-// observer said anything about the instance, which is never evidence of a
-// failure.
+// Verdicts. Only Valid counts as reachable and only Failed and Hung as
+// invalid. The others are no evidence either way: Unknown means no connected
+// observer said anything about the instance, NoAccess that Vigil's own access
+// is refused, NeverReached that no probe ever reached it.
 const (
 	Unknown Verdict = iota
 	Valid
@@ -33,10 +38,19 @@ const (
 	// Hung: a majority of observers have no fresh probe: the probe hangs,
 	// or the server is frozen or cut off.
 	Hung
+	// NoAccess: no observer could read the instance, because the topology
+	// user cannot log in, lacks a privilege, or TLS fails. The server
+	// answered, so it is not down; what it would say is unknown.
+	NoAccess
+	// NeverReached: the instance failed or hung as above, but no probe has
+	// ever reached it and no MySQL server ever answered at its address, so
+	// nothing says it was ever up: a wrong address as likely as a dead
+	// server.
+	NeverReached
 )
 
 func (v Verdict) String() string {
-	return [...]string{"unknown", "valid", "failed", "hung"}[v]
+	return [...]string{"unknown", "valid", "failed", "hung", "no access", "never reached"}[v]
 }
 
 // Health is the verdict on one instance and the observations behind it.
@@ -57,26 +71,35 @@ type Evidence struct {
 
 // judge applies the quorum rule: an instance is invalid only when a
 // majority of the observers that have said anything saw it fail or go quiet
-// within the validity window. One observer cut off from a server is never
-// enough when there are others.
-func judge(obs []Observation, now time.Time, window time.Duration) Health {
+// within their validity window (their poll interval plus slack). One
+// observer cut off from a server is never enough when there are others. An
+// observer refused on Vigil's own access reached the server, so it never
+// votes for a failure. everGood says whether any probe ever reached the
+// instance.
+func judge(obs []Observation, now time.Time, slack time.Duration, everGood bool) Health {
 	var h Health
-	failed, hung := 0, 0
+	failed, hung, reachable := 0, 0, 0
+	// A server that refuses Vigil for lack of connections is there.
+	answered := everGood
 	for _, o := range obs {
 		snap := o.Snapshot
 		if h.Latest == nil || snap.GetProbeFinished().AsTime().After(h.Latest.GetProbeFinished().AsTime()) {
 			h.Latest = snap
 		}
-		age := now.Sub(o.Received)
+		window := o.PollInterval + slack
 		var statement string
 		switch {
-		case age > window:
+		case now.Sub(o.Received) > window:
 			hung++
 			statement = fmt.Sprintf("no fresh probe within %s (hung or cut off)", window)
+		case topology.IsAccessProblem(snap.GetErrorClass()):
+			statement = fmt.Sprintf("access refused (%s, error %d): %s", errorClassText(snap.GetErrorClass()), snap.GetErrorNumber(), snap.GetError())
 		case !snap.GetReachable():
 			failed++
+			answered = answered || snap.GetErrorClass() == topologyv1.ErrorClass_ERROR_CLASS_TOO_MANY_CONNECTIONS
 			statement = fmt.Sprintf("unreachable (%s): %s", errorClassText(snap.GetErrorClass()), snap.GetError())
 		default:
+			reachable++
 			statement = "reachable"
 		}
 		h.Evidence = append(h.Evidence, Evidence{Observer: o.Observer, ObservedAt: o.Received, Statement: statement})
@@ -84,12 +107,16 @@ func judge(obs []Observation, now time.Time, window time.Duration) Health {
 	switch n := len(obs); {
 	case n == 0:
 		h.Verdict = Unknown
-	case 2*(failed+hung) <= n:
-		h.Verdict = Valid
-	case failed >= hung:
+	case 2*(failed+hung) > n && !answered:
+		h.Verdict = NeverReached
+	case 2*(failed+hung) > n && failed >= hung:
 		h.Verdict = Failed
-	default:
+	case 2*(failed+hung) > n:
 		h.Verdict = Hung
+	case reachable > 0:
+		h.Verdict = Valid
+	default:
+		h.Verdict = NoAccess
 	}
 	return h
 }
@@ -106,6 +133,10 @@ func errorClassText(c topologyv1.ErrorClass) string {
 		return "too many connections"
 	case topologyv1.ErrorClass_ERROR_CLASS_PROTOCOL:
 		return "protocol"
+	case topologyv1.ErrorClass_ERROR_CLASS_PRIVILEGE:
+		return "missing privilege"
+	case topologyv1.ErrorClass_ERROR_CLASS_TLS:
+		return "TLS"
 	}
 	return "other"
 }

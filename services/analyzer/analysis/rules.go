@@ -38,6 +38,11 @@ const (
 	CodeErrantGTIDOnReplica                                     = "ErrantGTIDOnReplica"
 	CodeClusterHasNoMaster                                      = "ClusterHasNoMaster"
 	CodeNoPrimaryReachable                                      = "NoPrimaryReachable"
+	CodeAccessDenied                                            = "AccessDenied"
+	CodeNeverReached                                            = "NeverReached"
+	CodeDeadReplica                                             = "DeadReplica"
+	CodeReplicationStopped                                      = "ReplicationStopped"
+	CodeBrokenReplication                                       = "BrokenReplication"
 )
 
 // Rule is one row of the catalogue: when Match holds for an instance, the
@@ -51,9 +56,17 @@ type Rule struct {
 // failureRules are tried in order and the first match is the instance's
 // failure: the more specific a rule, the earlier it stands.
 var failureRules = []Rule{
+	// Vigil's own problems come first: they say nothing about the server,
+	// so no failure rule may read them as its death.
+	{CodeAccessDenied, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return f.Health.Verdict == NoAccess
+	}},
 	// A master Vigil has never reached, known only as its replicas' source.
 	{CodeClusterHasNoMaster, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
-		return f.IsMaster && !f.IsCoMaster && f.Snapshot == nil && f.Health.Verdict == Unknown && len(f.Replicas) > 0
+		return f.IsMaster && !f.IsCoMaster && f.Health.Verdict == NeverReached && len(f.Replicas) > 0
+	}},
+	{CodeNeverReached, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return f.Health.Verdict == NeverReached
 	}},
 
 	// Co-masters: a two-member ring, the root analysed with its replicas
@@ -175,6 +188,44 @@ var independentRules = []Rule{
 	{CodeErrantGTIDOnReplica, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
 		return f.HasMaster && f.Valid() && f.Errant != ""
 	}},
+
+	// Replica-level problems under a master that answers.
+	{CodeDeadReplica, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return f.HasMaster && !f.IsMaster && !f.IsIntermediate && invalid(f) && f.MasterValid
+	}},
+	{CodeBrokenReplication, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return f.HasMaster && f.Valid() && brokenThread(f.channel()) != ""
+	}},
+	{CodeReplicationStopped, analyzerv1.Action_ACTION_DETECT_ONLY, func(f *Facts, _ Config) bool {
+		return f.HasMaster && f.Valid() && brokenThread(f.channel()) == "" && stoppedThread(f.channel()) != ""
+	}},
+}
+
+// brokenThread names the replication thread that stopped on an error, with
+// the error, or returns "".
+func brokenThread(ch *topologyv1.ReplicationChannel) string {
+	switch {
+	case ch.GetSqlThread() == topologyv1.ThreadState_THREAD_STATE_NO && ch.GetLastSqlErrno() != 0:
+		return fmt.Sprintf("SQL thread stopped on error %d: %s", ch.GetLastSqlErrno(), ch.GetLastSqlError())
+	case ch.GetIoThread() == topologyv1.ThreadState_THREAD_STATE_NO && ch.GetLastIoErrno() != 0:
+		return fmt.Sprintf("IO thread stopped on error %d: %s", ch.GetLastIoErrno(), ch.GetLastIoError())
+	}
+	return ""
+}
+
+// stoppedThread names the replication threads that are stopped, or returns "".
+func stoppedThread(ch *topologyv1.ReplicationChannel) string {
+	io := ch.GetIoThread() == topologyv1.ThreadState_THREAD_STATE_NO
+	sql := ch.GetSqlThread() == topologyv1.ThreadState_THREAD_STATE_NO
+	switch {
+	case io && sql:
+		return "IO and SQL threads stopped"
+	case io:
+		return "IO thread stopped"
+	case sql:
+		return "SQL thread stopped"
+	}
+	return ""
 }
 
 // plainMaster reports whether f is the root of a plain (not ring) cluster.
@@ -186,7 +237,15 @@ func invalid(f *Facts) bool {
 	return f.Health.Verdict == Failed || f.Health.Verdict == Hung
 }
 
-func (r ReplicaFacts) unknown() bool { return r.Health.Verdict == Unknown }
+// unknown reports whether nothing is known of the replica's health: no
+// evidence, Vigil's own access refused, or never reached.
+func (r ReplicaFacts) unknown() bool {
+	switch r.Health.Verdict {
+	case Unknown, NoAccess, NeverReached:
+		return true
+	}
+	return false
+}
 
 func allUnknown(f *Facts) bool {
 	for _, r := range f.Replicas {
@@ -224,6 +283,17 @@ func otherCoMasterWritable(f *Facts) bool {
 }
 
 func describe(code string, f *Facts) string {
+	switch code {
+	case CodeBrokenReplication:
+		return fmt.Sprintf("%s on %s: replication from %s broken, %s", code, f.Key, f.Master, brokenThread(f.channel()))
+	case CodeReplicationStopped:
+		return fmt.Sprintf("%s on %s: replication from %s stopped by hand, %s", code, f.Key, f.Master, stoppedThread(f.channel()))
+	case CodeAccessDenied:
+		return fmt.Sprintf("%s on %s: Vigil cannot read it (%s); check the topology user's password, grants and TLS settings",
+			code, f.Key, f.Health.Latest.GetError())
+	case CodeNeverReached:
+		return fmt.Sprintf("%s on %s: no probe has ever reached it (%s); check the address", code, f.Key, f.Health.Latest.GetError())
+	}
 	c := f.counts()
 	return fmt.Sprintf("%s on %s (%s): %d replicas, %d valid, %d replicating", code, f.Key, f.Health.Verdict, c.all, c.valid, c.replicating)
 }

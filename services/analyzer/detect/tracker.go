@@ -61,16 +61,16 @@ func (t *Tracker) Update(scope Scope, problems []analysis.Problem, now time.Time
 	for _, p := range problems {
 		k := id{p.Instance, p.Code}
 		found[k] = true
-		sig := signature(p)
 		e, ok := t.active[k]
-		switch {
-		case !ok:
+		if !ok {
 			d := newDetection(scope, p, now)
-			t.active[k] = &entry{det: d, signature: sig}
+			t.active[k] = &entry{det: d, signature: signature(d)}
 			changes = append(changes, d)
-		case e.signature != sig || e.det.GetCluster() != scope.Cluster:
-			d := proto.Clone(e.det).(*analyzerv1.Detection)
-			fill(d, scope, p)
+			continue
+		}
+		d := proto.Clone(e.det).(*analyzerv1.Detection)
+		fill(d, scope, p)
+		if sig := signature(d); sig != e.signature {
 			d.State = analyzerv1.DetectionState_DETECTION_STATE_CHANGED
 			d.ChangedAt = timestamppb.New(now)
 			e.det, e.signature = d, sig
@@ -88,6 +88,22 @@ func (t *Tracker) Update(scope Scope, problems []analysis.Problem, now time.Time
 		}
 	}
 	return changes
+}
+
+// Load makes the given detections active again, as a restarted analyzer
+// found them in the store: an analysis that finds the same problem again
+// keeps its id and, when nothing about it changed, reports no change.
+// Cleared detections are ignored.
+func (t *Tracker) Load(ds []*analyzerv1.Detection) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, d := range ds {
+		key, err := topology.KeyFromProto(d.GetInstance())
+		if err != nil || d.GetState() == analyzerv1.DetectionState_DETECTION_STATE_CLEARED {
+			continue
+		}
+		t.active[id{key, d.GetCode()}] = &entry{det: d, signature: signature(d)}
+	}
 }
 
 // Retain clears every detection whose cluster is not in clusters and whose
@@ -173,11 +189,13 @@ func fill(d *analyzerv1.Detection, scope Scope, p analysis.Problem) {
 	}
 }
 
-// signature is what makes a detection "changed": everything but times.
-func signature(p analysis.Problem) string {
-	lines := []string{fmt.Sprintf("%s|%s|%v|%s", p.Code, p.Action, p.Downtimed, p.Description)}
-	for _, e := range p.Evidence {
-		lines = append(lines, fmt.Sprintf("%s|%s|%s", e.Instance, e.Observer, e.Statement))
+// signature is what makes a detection "changed": everything but times and
+// state. It is taken from the detection itself, so that one loaded from the
+// store compares as it did before.
+func signature(d *analyzerv1.Detection) string {
+	lines := []string{fmt.Sprintf("%s|%s|%s|%v|%s", d.GetCode(), d.GetCluster(), d.GetSuggestedAction(), d.GetDowntimed(), d.GetDescription())}
+	for _, e := range d.GetEvidence() {
+		lines = append(lines, fmt.Sprintf("%s:%d|%s|%s", e.GetInstance().GetHost(), e.GetInstance().GetPort(), e.GetObserverId(), e.GetStatement()))
 	}
 	slices.Sort(lines[1:])
 	return strings.Join(lines, "\n")

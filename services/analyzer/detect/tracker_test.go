@@ -105,3 +105,25 @@ func TestActiveFilters(t *testing.T) {
 		t.Errorf("all = %v", all)
 	}
 }
+
+// A restarted analyzer loads the active detections it had: finding the same
+// problem again keeps the id and says nothing; not finding it clears it.
+func TestLoadedDetectionsSurviveARestart(t *testing.T) {
+	before := NewTracker()
+	started := before.Update(scope, []analysis.Problem{problem("DeadMaster", m, "IO Connecting"), problem("DeadReplica", r, "refused")}, t0)
+	if len(started) != 2 {
+		t.Fatalf("started = %v", started)
+	}
+	cleared := &analyzerv1.Detection{Id: "gone", Code: "DeadReplica", Instance: m.Proto(), State: analyzerv1.DetectionState_DETECTION_STATE_CLEARED}
+
+	after := NewTracker()
+	after.Load(append(started, cleared))
+	changes := after.Update(scope, []analysis.Problem{problem("DeadMaster", m, "IO Connecting")}, t0.Add(time.Minute))
+	if len(changes) != 1 || changes[0].GetCode() != "DeadReplica" || changes[0].GetState() != analyzerv1.DetectionState_DETECTION_STATE_CLEARED {
+		t.Fatalf("changes after restart = %v, want only the DeadReplica cleared", changes)
+	}
+	active := after.Active(nil)
+	if len(active) != 1 || active[0].GetId() != started[0].GetId() {
+		t.Errorf("active after restart = %v, want the DeadMaster with id %s", active, started[0].GetId())
+	}
+}

@@ -16,14 +16,32 @@ import (
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
+// DefaultPollInterval is assumed for a member that does not say how often it
+// probes.
+const DefaultPollInterval = time.Second
+
+// Initial is the state a stream starts with: everything the member knows.
+type Initial struct {
+	// Snapshots holds the latest snapshot of every instance the member watches.
+	Snapshots []*topologyv1.Snapshot
+	// LastGood holds, for instances whose latest probe did not reach them,
+	// the latest snapshot that did.
+	LastGood []*topologyv1.Snapshot
+	// PollInterval is how often the member probes every instance.
+	PollInterval time.Duration
+}
+
 // Sink receives what the stream says.
 type Sink interface {
+	// Sync replaces everything source said with its initial state, all at
+	// once (a partial state would show replicas without their master), and
+	// marks the stream synced: what it says is current.
+	Sync(source string, initial Initial)
+	// Apply and Forget take the live changes that follow.
 	Apply(source string, snap *topologyv1.Snapshot)
 	Forget(source string, key topology.InstanceKey)
-	Retain(source string, keep map[topology.InstanceKey]bool)
-	// Connected and Disconnected say whether the stream is up and synced,
-	// that is whether what it said is current.
-	Connected(source string)
+	// Disconnected says the stream broke: until it re-syncs, what source
+	// said is no longer current.
 	Disconnected(source string)
 }
 
@@ -69,7 +87,7 @@ func (f *Feed) follow(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("open stream: %w", err)
 	}
-	initial := make(map[topology.InstanceKey]bool)
+	var initial Initial
 	synced := false
 	for {
 		msg, err := stream.Recv()
@@ -81,23 +99,34 @@ func (f *Feed) follow(ctx context.Context) (bool, error) {
 		}
 		switch e := msg.GetEvent().(type) {
 		case *discoveryv1.StreamSnapshotsResponse_Snapshot:
-			if !synced {
-				if key, err := topology.KeyFromProto(e.Snapshot.GetKey()); err == nil {
-					initial[key] = true
-				}
+			if synced {
+				f.Sink.Apply(f.Source, e.Snapshot)
+			} else {
+				initial.Snapshots = append(initial.Snapshots, e.Snapshot)
 			}
-			f.Sink.Apply(f.Source, e.Snapshot)
+		case *discoveryv1.StreamSnapshotsResponse_LastGood:
+			if !synced {
+				initial.LastGood = append(initial.LastGood, e.LastGood)
+			}
 		case *discoveryv1.StreamSnapshotsResponse_Forgotten:
-			if key, err := topology.KeyFromProto(e.Forgotten); err == nil {
+			if key, err := topology.KeyFromProto(e.Forgotten); err == nil && synced {
 				f.Sink.Forget(f.Source, key)
 			}
 		case *discoveryv1.StreamSnapshotsResponse_Synced:
-			if !synced {
-				synced = true
-				f.Sink.Retain(f.Source, initial)
-				f.Sink.Connected(f.Source)
-				f.Log.Info("snapshot stream synced", "source", f.Source, "instances", len(initial))
+			if synced {
+				continue
 			}
+			synced = true
+			initial.PollInterval = e.Synced.GetPollInterval().AsDuration()
+			if initial.PollInterval <= 0 {
+				f.Log.Warn("discovery member does not say how often it probes; assuming the default",
+					"source", f.Source, "poll_interval", DefaultPollInterval)
+				initial.PollInterval = DefaultPollInterval
+			}
+			f.Sink.Sync(f.Source, initial)
+			f.Log.Info("snapshot stream synced", "source", f.Source, "instances", len(initial.Snapshots),
+				"poll_interval", initial.PollInterval)
+			initial = Initial{}
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 	"github.com/vigil-db/vigil/services/analyzer/analysis"
+	"github.com/vigil-db/vigil/services/analyzer/feed"
 )
 
 // State holds the latest snapshot of every instance from every source (a
@@ -20,12 +21,14 @@ import (
 type State struct {
 	mu        sync.Mutex
 	instances map[topology.InstanceKey]*instance
-	// connected holds the sources whose stream is up and synced: only they
-	// give evidence.
-	connected map[string]bool
-	graph     *topology.Graph
-	version   uint64 // bumped by every change that can move the graph
-	built     uint64 // version the graph was built at
+	// connected holds the sources whose stream is up and synced, with their
+	// poll interval: only they give evidence.
+	connected map[string]time.Duration
+	// syncedOnce holds the sources whose stream synced at least once.
+	syncedOnce map[string]bool
+	graph      *topology.Graph
+	version    uint64 // bumped by every change that can move the graph
+	built      uint64 // version the graph was built at
 
 	// dirty holds the instances changed since the last TakeDirty; changed
 	// gets a token when it becomes non-empty.
@@ -51,49 +54,98 @@ type received struct {
 // configuration) override the aliases instances report.
 func NewState(aliases map[string]string) *State {
 	return &State{
-		aliases:   aliases,
-		instances: make(map[topology.InstanceKey]*instance),
-		connected: make(map[string]bool),
-		graph:     topology.BuildGraph(nil),
-		dirty:     make(map[topology.InstanceKey]struct{}),
-		changed:   make(chan struct{}, 1),
+		aliases:    aliases,
+		instances:  make(map[topology.InstanceKey]*instance),
+		connected:  make(map[string]time.Duration),
+		syncedOnce: make(map[string]bool),
+		graph:      topology.BuildGraph(nil),
+		dirty:      make(map[topology.InstanceKey]struct{}),
+		changed:    make(chan struct{}, 1),
 	}
 }
 
 // Apply records a snapshot received from source. Snapshots are not changed
 // after they are applied.
 func (s *State) Apply(source string, snap *topologyv1.Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applyLocked(source, snap, time.Now())
+}
+
+func (s *State) applyLocked(source string, snap *topologyv1.Snapshot, now time.Time) {
 	key, err := topology.KeyFromProto(snap.GetKey())
 	if err != nil {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	in := s.instanceLocked(key)
+	in.bySource[source] = received{snap: snap, at: now}
+	s.keepIfGoodLocked(in, snap)
+	s.markLocked(key)
+}
+
+// instanceLocked returns the instance of key, adding it when new.
+func (s *State) instanceLocked(key topology.InstanceKey) *instance {
 	in, ok := s.instances[key]
 	if !ok {
 		in = &instance{bySource: make(map[string]received)}
 		s.instances[key] = in
+		s.version++ // a new node; reachability alone never moves one
 	}
-	prev := in.latest()
-	in.bySource[source] = received{snap: snap, at: time.Now()}
-	if snap.GetReachable() {
-		if in.lastGood == nil || !sameStructure(in.lastGood, snap) {
-			s.version++
-		}
-		in.lastGood = snap
-	}
-	if prev == nil { // a new node; reachability alone never moves one
-		s.version++
-	}
-	s.markLocked(key)
+	return in
 }
 
-// Connected marks source's stream as synced: its snapshots are evidence.
-func (s *State) Connected(source string) {
+// keepIfGoodLocked makes snap the instance's last good snapshot if it is a
+// good one and not older than the one kept.
+func (s *State) keepIfGoodLocked(in *instance, snap *topologyv1.Snapshot) {
+	if !topology.IsGood(snap) {
+		return
+	}
+	if in.lastGood != nil && snap.GetProbeFinished().AsTime().Before(in.lastGood.GetProbeFinished().AsTime()) {
+		return
+	}
+	if in.lastGood == nil || !sameStructure(in.lastGood, snap) {
+		s.version++
+	}
+	in.lastGood = snap
+}
+
+// Sync replaces everything source said with its initial state, at once, and
+// marks its stream synced: its snapshots are evidence, judged against its
+// poll interval.
+func (s *State) Sync(source string, initial feed.Initial) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.connected[source] = true
+	now := time.Now()
+	keep := make(map[topology.InstanceKey]bool, len(initial.Snapshots))
+	for _, snap := range initial.Snapshots {
+		if key, err := topology.KeyFromProto(snap.GetKey()); err == nil {
+			keep[key] = true
+		}
+	}
+	for key, in := range s.instances {
+		if _, ok := in.bySource[source]; ok && !keep[key] {
+			s.forgetLocked(source, key)
+		}
+	}
+	for _, good := range initial.LastGood {
+		if key, err := topology.KeyFromProto(good.GetKey()); err == nil && keep[key] {
+			s.keepIfGoodLocked(s.instanceLocked(key), good)
+		}
+	}
+	for _, snap := range initial.Snapshots {
+		s.applyLocked(source, snap, now)
+	}
+	s.connected[source] = initial.PollInterval
+	s.syncedOnce[source] = true
 	s.markAllLocked()
+	s.notifyLocked() // also when there is nothing to mark: the sync is news
+}
+
+// SyncedOnce returns the number of sources whose stream synced at least once.
+func (s *State) SyncedOnce() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.syncedOnce)
 }
 
 // Disconnected marks source's stream as broken: until it re-syncs, what it
@@ -101,10 +153,17 @@ func (s *State) Connected(source string) {
 func (s *State) Disconnected(source string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.connected[source] {
+	if _, ok := s.connected[source]; ok {
 		delete(s.connected, source)
 		s.markAllLocked()
 	}
+}
+
+// ConnectedSources returns the number of sources whose stream is up and synced.
+func (s *State) ConnectedSources() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.connected)
 }
 
 // Changed receives a token when instances changed since the last TakeDirty.
@@ -124,6 +183,10 @@ func (s *State) TakeDirty() []topology.InstanceKey {
 
 func (s *State) markLocked(key topology.InstanceKey) {
 	s.dirty[key] = struct{}{}
+	s.notifyLocked()
+}
+
+func (s *State) notifyLocked() {
 	select {
 	case s.changed <- struct{}{}:
 	default:
@@ -142,18 +205,6 @@ func (s *State) Forget(source string, key topology.InstanceKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.forgetLocked(source, key)
-}
-
-// Retain drops what source said about every instance not in keep: after a
-// re-sync, instances the source no longer has are gone.
-func (s *State) Retain(source string, keep map[topology.InstanceKey]bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for key, in := range s.instances {
-		if _, ok := in.bySource[source]; ok && !keep[key] {
-			s.forgetLocked(source, key)
-		}
-	}
 }
 
 func (s *State) forgetLocked(source string, key topology.InstanceKey) {
@@ -247,9 +298,9 @@ func newView(g *topology.Graph, size int) *View {
 func (s *State) addLocked(v *View, key topology.InstanceKey, in *instance) {
 	v.obs[key] = topology.Observation{Latest: in.latest(), LastGood: in.lastGood}
 	for source, r := range in.bySource {
-		if s.connected[source] {
+		if interval, ok := s.connected[source]; ok {
 			v.evidence[key] = append(v.evidence[key], analysis.Observation{
-				Observer: observerName(source, r.snap), Snapshot: r.snap, Received: r.at,
+				Observer: observerName(source, r.snap), Snapshot: r.snap, Received: r.at, PollInterval: interval,
 			})
 		}
 	}

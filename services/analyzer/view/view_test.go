@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+	"github.com/vigil-db/vigil/services/analyzer/feed"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -102,23 +103,64 @@ func TestStateNewestSnapshotAcrossSourcesWins(t *testing.T) {
 	}
 }
 
-func TestStateRetainAndForget(t *testing.T) {
+func TestStateSyncReplacesWhatTheSourceSaid(t *testing.T) {
 	st := NewState(nil)
 	for _, p := range []uint16{1, 2, 3} {
 		st.Apply("d1", snap(p, 0, 0))
 	}
 	st.Apply("d2", snap(3, 0, 0))
-	st.Retain("d1", map[topology.InstanceKey]bool{k(1): true})
+	st.Sync("d1", feed.Initial{Snapshots: []*topologyv1.Snapshot{snap(1, 0, time.Second)}, PollInterval: time.Second})
 	if _, ok := st.View().Instance(k(2)); ok {
-		t.Error("instance the source no longer has survived Retain")
+		t.Error("instance the source no longer has survived its re-sync")
 	}
 	if _, ok := st.View().Instance(k(3)); !ok {
 		t.Error("instance another source still has was dropped")
+	}
+	if st.SyncedOnce() != 1 {
+		t.Errorf("SyncedOnce = %d, want 1", st.SyncedOnce())
 	}
 	st.Forget("d2", k(3))
 	st.Forget("d1", k(3))
 	if st.Len() != 1 {
 		t.Errorf("Len = %d after forgetting, want 1", st.Len())
+	}
+}
+
+// A state built from scratch (a restarted analyzer) learns where a down
+// instance stood from the last good snapshot its source sends.
+func TestStateSyncKeepsPlaceOfDownInstanceFromLastGood(t *testing.T) {
+	st := NewState(nil)
+	st.Sync("d1", feed.Initial{
+		Snapshots:    []*topologyv1.Snapshot{snap(1, 0, 0), down(2, 2*time.Second)},
+		LastGood:     []*topologyv1.Snapshot{snap(2, 1, time.Second)},
+		PollInterval: 3 * time.Second,
+	})
+	v := st.View()
+	inst, ok := v.Instance(k(2))
+	if !ok || inst.GetReachable() || inst.GetMaster().GetPort() != 1 || inst.GetCluster() != k(1).String() {
+		t.Fatalf("down replica after sync = %v, want it unreachable under 1", inst)
+	}
+	ev := v.Evidence(k(2))
+	if len(ev) != 1 || ev[0].PollInterval != 3*time.Second || ev[0].Snapshot.GetReachable() {
+		t.Errorf("evidence of 2 = %+v, want the down snapshot judged against a 3s poll interval", ev)
+	}
+}
+
+// Until a source syncs, and after its stream breaks, what it said is no
+// evidence.
+func TestEvidenceOnlyFromSyncedSources(t *testing.T) {
+	st := NewState(nil)
+	st.Apply("d1", snap(1, 0, 0))
+	if ev := st.View().Evidence(k(1)); len(ev) != 0 {
+		t.Errorf("evidence before sync = %v", ev)
+	}
+	st.Sync("d1", feed.Initial{Snapshots: []*topologyv1.Snapshot{snap(1, 0, 0)}, PollInterval: time.Second})
+	if ev := st.View().Evidence(k(1)); len(ev) != 1 {
+		t.Errorf("evidence after sync = %v", ev)
+	}
+	st.Disconnected("d1")
+	if ev := st.View().Evidence(k(1)); len(ev) != 0 {
+		t.Errorf("evidence after the stream broke = %v", ev)
 	}
 }
 

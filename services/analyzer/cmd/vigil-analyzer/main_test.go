@@ -10,9 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-db/vigil/pkg/process/processtest"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
+	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/process"
+	"github.com/vigil-db/vigil/pkg/process/processtest"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -78,5 +83,25 @@ discovery:
 	run := func(ctx context.Context, ready func(string)) error {
 		return run(ctx, []string{"--config", path, "--listen", "127.0.0.1:0", "--discovery", "127.0.0.1:1"}, func(k string) string { return env[k] }, &bytes.Buffer{}, ready)
 	}
-	processtest.ServeThenStop(t, run, processtest.WaitServing)
+	processtest.ServeThenStop(t, run, notReadyWithoutDiscovery)
+}
+
+// notReadyWithoutDiscovery checks that an analyzer whose discovery member
+// never answers serves, but says it is not ready rather than answer.
+func notReadyWithoutDiscovery(t testing.TB, addr string) {
+	conn, err := grpcx.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	health, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: "vigil.analyzer.v1.AnalyzerService"})
+	if err != nil || health.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health = %v, %v; want NOT_SERVING", health.GetStatus(), err)
+	}
+	_, err = topologyv1.NewTopologyServiceClient(conn).ListClusters(ctx, &topologyv1.ListClustersRequest{})
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "synced with 0 of 1 discovery members") {
+		t.Errorf("ListClusters before sync = %v, want Unavailable naming the discovery members", err)
+	}
 }
