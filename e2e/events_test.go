@@ -88,6 +88,21 @@ func (l *eventLog) waitFor(t *testing.T, code, instance string, within time.Dura
 	return det, at
 }
 
+// waitForCleared waits until the detection with id has cleared.
+func (l *eventLog) waitForCleared(t *testing.T, id string, within time.Duration) {
+	t.Helper()
+	eventually(t, within, "detection "+id+" cleared", func() error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, e := range l.events {
+			if e.det.GetId() == id && e.det.GetState() == analyzerv1.DetectionState_DETECTION_STATE_CLEARED {
+				return nil
+			}
+		}
+		return fmt.Errorf("events so far: %s", l.summaryLocked())
+	})
+}
+
 // assertNone fails if any of codes was ever detected.
 func (l *eventLog) assertNone(t *testing.T, codes ...string) {
 	t.Helper()
@@ -105,6 +120,10 @@ func (l *eventLog) assertNone(t *testing.T, codes ...string) {
 func (l *eventLog) summary() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.summaryLocked()
+}
+
+func (l *eventLog) summaryLocked() string {
 	var parts []string
 	for _, e := range l.events {
 		parts = append(parts, fmt.Sprintf("%s %s %s", e.det.GetState(), e.det.GetCode(), keyString(e.det.GetInstance())))

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/vigil-db/vigil/internal/app"
+	"github.com/vigil-db/vigil/pkg/process/processtest"
 	"github.com/vigil-db/vigil/pkg/sandbox"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
@@ -104,4 +106,137 @@ func eventuallyStored(t *testing.T, dsn string, n int) {
 		}
 		return nil
 	})
+}
+
+// TestRestartsChangeNoVerdict runs discovery and the analyzer as separate
+// processes and restarts discovery, the analyzer and both, each twice: on a
+// healthy topology no detection starts; during a dead master its detection
+// keeps its id and code and no subscriber hears of any change. An analyzer
+// that cannot sync answers 503 rather than an empty (healthy) analysis.
+func TestRestartsChangeNoVerdict(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	master := topo.Master().Key
+
+	base := testConfig(t)
+	base.Discovery.ListenAddr = freePort(t)
+	base.Analyzer.DiscoveryAddrs = []string{base.Discovery.ListenAddr}
+	base.Gateway.DiscoveryAddr = base.Discovery.ListenAddr
+	discoveryCfg := base
+	discoveryCfg.Services = []string{app.Discovery}
+	discoveryCfg.Discovery.Seeds = []string{master}
+	analyzerCfg := base
+	analyzerCfg.Services = []string{app.Analyzer, app.Recovery, app.Gateway}
+
+	disc := startStack(t, discoveryCfg)
+	an := startStack(t, analyzerCfg)
+	waitForCluster(t, an, master, 3)
+	eventuallyStored(t, base.Store, 3)
+	discoveryCfg.Discovery.Seeds = nil // from now on everything comes from PostgreSQL
+	logs := []*eventLog{followEvents(t, an)}
+
+	// restart restarts the named services; when both restart, the analyzer
+	// comes back first and must say it is not ready until discovery does.
+	restart := func(t *testing.T, discovery, analyzer bool) {
+		if analyzer {
+			an.stop()
+		}
+		if discovery {
+			disc.stop()
+		}
+		if analyzer && discovery {
+			an = startStackUnready(t, analyzerCfg, sandboxCreds.User, sandboxCreds.Password)
+			if code, body := rest(t, an, "GET", "/api/v1/analysis", ""); code != 503 {
+				t.Errorf("GET /api/v1/analysis before the analyzer synced = %d %v, want 503", code, body)
+			}
+			if code, body := rest(t, an, "GET", "/readyz", ""); code != 503 {
+				t.Errorf("GET /readyz before the analyzer synced = %d %v, want 503", code, body)
+			}
+		}
+		if discovery {
+			disc = startStack(t, discoveryCfg)
+		}
+		switch {
+		case analyzer && discovery:
+			processtest.WaitServing(t, an.app.Addr(app.Analyzer))
+		case analyzer:
+			an = startStack(t, analyzerCfg)
+		}
+		if analyzer {
+			logs = append(logs, followEvents(t, an))
+		}
+		restarted := time.Now()
+		eventually(t, 10*time.Second, "fresh snapshots of every instance after the restart", func() error {
+			for _, inst := range topo.Instances() {
+				got := getInstance(t, an, inst.Key).GetSnapshot().GetProbeFinished().AsTime()
+				if got.Before(restarted) {
+					return fmt.Errorf("%s last probed %s, before the restart", inst.Key, got)
+				}
+			}
+			return nil
+		})
+		waitPast(time.Now().Add(2 * pollInterval))
+	}
+	kinds := []struct {
+		name                string
+		discovery, analyzer bool
+	}{
+		{"discovery", true, false}, {"analyzer", false, true}, {"both", true, true},
+		{"discovery again", true, false}, {"analyzer again", false, true}, {"both again", true, true},
+	}
+
+	for _, k := range kinds {
+		restart(t, k.discovery, k.analyzer)
+		for _, l := range logs {
+			if got := l.summary(); got != "none" {
+				t.Fatalf("healthy topology, after restarting %s: detections %s", k.name, got)
+			}
+		}
+	}
+
+	if err := topo.Master().Kill(); err != nil {
+		t.Fatal(err)
+	}
+	dead, at := logs[len(logs)-1].waitFor(t, "DeadMaster", master, 5*time.Second)
+	eventually(t, 5*time.Second, "the detection stored", func() error {
+		resp, err := an.analyzer.ListDetections(ctxT(t), &analyzerv1.ListDetectionsRequest{})
+		if err != nil {
+			return err
+		}
+		var active []string
+		for _, d := range resp.GetDetections() {
+			if d.GetClearedAt() == nil {
+				active = append(active, d.GetId())
+			}
+		}
+		if len(active) != 1 || active[0] != dead.GetId() {
+			return fmt.Errorf("active detections in the store: %v", active)
+		}
+		return nil
+	})
+	// The replicas' IO errors show up in the evidence within a poll or two;
+	// from then on the detection stays as it is, and so must it through
+	// every restart.
+	waitPast(at.Add(3 * pollInterval))
+	logs = []*eventLog{followEvents(t, an)}
+
+	for _, k := range kinds {
+		restart(t, k.discovery, k.analyzer)
+		for i, l := range logs {
+			l.mu.Lock()
+			for _, e := range l.events {
+				if e.det.GetId() != dead.GetId() || e.det.GetCode() != "DeadMaster" || e.det.GetState() == analyzerv1.DetectionState_DETECTION_STATE_CLEARED {
+					t.Errorf("after restarting %s, subscriber %d heard %s %s %s (id %s); want only the active DeadMaster %s",
+						k.name, i, e.det.GetState(), e.det.GetCode(), keyString(e.det.GetInstance()), e.det.GetId(), dead.GetId())
+				}
+			}
+			if len(l.events) != 1 {
+				t.Errorf("after restarting %s, subscriber %d heard %d events (%s), want the one DeadMaster", k.name, i, len(l.events), l.summaryLocked())
+			}
+			l.mu.Unlock()
+		}
+		resp, err := an.analyzer.GetReplicationAnalysis(ctxT(t), &analyzerv1.GetReplicationAnalysisRequest{})
+		if err != nil || len(resp.GetDetections()) != 1 || resp.GetDetections()[0].GetId() != dead.GetId() {
+			t.Fatalf("analysis after restarting %s = %v, %v; want the DeadMaster %s only", k.name, resp.GetDetections(), err, dead.GetId())
+		}
+	}
 }

@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +43,7 @@ type stack struct {
 	discovery discoveryv1.DiscoveryServiceClient
 	recovery  recoveryv1.RecoveryServiceClient
 	gateway   string // base URL
+	logs      *logBuffer
 }
 
 // testConfig runs every service on free loopback ports against a fresh
@@ -73,16 +77,30 @@ func startStack(t *testing.T, cfg app.Config) *stack {
 	return startStackAs(t, cfg, sandboxCreds.User, sandboxCreds.Password)
 }
 
-// startStackAs starts the services probing MySQL as user.
+// startStackAs starts the services probing MySQL as user, and waits until
+// the analyzer, if it runs, is ready.
 func startStackAs(t *testing.T, cfg app.Config, user, password string) *stack {
 	t.Helper()
+	s := startStackUnready(t, cfg, user, password)
+	if addr := s.app.Addr(app.Analyzer); addr != "" {
+		// Until it has synced with its discovery members the analyzer
+		// answers Unavailable; tests start from a ready one.
+		processtest.WaitServing(t, addr)
+	}
+	return s
+}
+
+// startStackUnready starts the services probing MySQL as user.
+func startStackUnready(t *testing.T, cfg app.Config, user, password string) *stack {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Start(ctx, cfg, mysql.Credentials{User: user, Password: password}, testLogger())
+	logs := &logBuffer{}
+	a, err := app.Start(ctx, cfg, mysql.Credentials{User: user, Password: password}, testLogger(logs))
 	if err != nil {
 		cancel()
 		t.Fatalf("start vigil: %v", err)
 	}
-	s := &stack{app: a, cfg: cfg, cancel: cancel, done: make(chan error, 1)}
+	s := &stack{app: a, cfg: cfg, cancel: cancel, done: make(chan error, 1), logs: logs}
 	go func() { s.done <- a.Wait(ctx) }()
 	t.Cleanup(s.stop)
 
@@ -90,9 +108,6 @@ func startStackAs(t *testing.T, cfg app.Config, user, password string) *stack {
 		conn := dial(t, addr)
 		s.topology = topologyv1.NewTopologyServiceClient(conn)
 		s.analyzer = analyzerv1.NewAnalyzerServiceClient(conn)
-		// Until it has synced with its discovery members the analyzer
-		// answers Unavailable; tests start from a ready one.
-		processtest.WaitServing(t, addr)
 	}
 	if addr := a.Addr(app.Discovery); addr != "" {
 		s.discovery = discoveryv1.NewDiscoveryServiceClient(dial(t, addr))
@@ -126,11 +141,42 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 	return conn
 }
 
-func testLogger() *slog.Logger {
+// testLogger logs to logs, and to stderr as well when VIGIL_TEST_LOG is set.
+func testLogger(logs *logBuffer) *slog.Logger {
+	var w io.Writer = logs
 	if os.Getenv("VIGIL_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		w = io.MultiWriter(logs, os.Stderr)
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// logBuffer keeps what a stack logged, for tests that check a log line.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines returns the logged lines that contain every one of parts.
+func (b *logBuffer) lines(parts ...string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(b.buf.String(), "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all && line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // eventually polls cond until it returns nil or the deadline passes.

@@ -52,6 +52,9 @@ func (s *Service) loadDetections(ctx context.Context) error {
 		f.PageToken = next
 	}
 	s.tracker.Load(active)
+	for _, d := range active {
+		s.events.Set(d.GetId(), d)
+	}
 	if len(active) > 0 {
 		s.log.Info("active detections loaded", "count", len(active))
 	}

@@ -380,13 +380,17 @@ func TestDecisionTable(t *testing.T) {
 		{"BrokenReplication: SQL thread stopped on an error",
 			scenario{nodes: []node{master, replica2, with(replica3, func(n *node) {
 				n.sql = "No"
-				n.mutate = func(s *topologyv1.Snapshot) { s.Channels[0].LastSqlErrno, s.Channels[0].LastSqlError = 1950, "An attempt was made to binlog GTID 0-1-9" }
+				n.mutate = func(s *topologyv1.Snapshot) {
+					s.Channels[0].LastSqlErrno, s.Channels[0].LastSqlError = 1950, "An attempt was made to binlog GTID 0-1-9"
+				}
 			})}},
 			[]string{"3:BrokenReplication"}},
 		{"BrokenReplication: IO thread stopped on an error",
 			scenario{nodes: []node{master, replica2, with(replica3, func(n *node) {
 				n.io = "No"
-				n.mutate = func(s *topologyv1.Snapshot) { s.Channels[0].LastIoErrno, s.Channels[0].LastIoError = 1236, "binlog purged" }
+				n.mutate = func(s *topologyv1.Snapshot) {
+					s.Channels[0].LastIoErrno, s.Channels[0].LastIoError = 1236, "binlog purged"
+				}
 			})}},
 			[]string{"3:BrokenReplication"}},
 		{"DeadReplica: one replica of several is down",

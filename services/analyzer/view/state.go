@@ -280,6 +280,9 @@ func (s *State) ViewOf(keys []topology.InstanceKey) *View {
 	defer s.mu.Unlock()
 	v := newView(g, len(keys))
 	for _, key := range keys {
+		if _, added := v.obs[key]; added {
+			continue
+		}
 		if in, ok := s.instances[key]; ok {
 			s.addLocked(v, key, in)
 		}

@@ -187,3 +187,12 @@ func TestConfiguredAliasWins(t *testing.T) {
 		t.Errorf("FindCluster(orders) = %+v, %v", c, ok)
 	}
 }
+
+func TestViewOfListsEachObservationOnce(t *testing.T) {
+	st := NewState(nil)
+	st.Sync("d1", feed.Initial{Snapshots: []*topologyv1.Snapshot{snap(1, 0, 0), snap(2, 1, 0)}, PollInterval: time.Second})
+	v := st.ViewOf([]topology.InstanceKey{k(1), k(1), k(2)}) // a cluster's master is also a member
+	if ev := v.Evidence(k(1)); len(ev) != 1 {
+		t.Errorf("evidence of 1 = %d observations, want 1", len(ev))
+	}
+}
