@@ -80,7 +80,7 @@ func TestReplicaLevelProblems(t *testing.T) {
 			t.Fatal(err)
 		}
 		det, _ := events.waitFor(t, "ReplicationStopped", i1.Key, 5*time.Second)
-		if !strings.Contains(det.GetDescription(), "IO and SQL threads stopped") {
+		if !strings.Contains(det.GetDescription(), "stopped by hand") {
 			t.Errorf("description = %q", det.GetDescription())
 		}
 		if err := i1.Exec(ctxT(t), "START SLAVE"); err != nil {
