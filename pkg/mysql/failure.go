@@ -24,6 +24,8 @@ const (
 	erDBAccessDenied      = 1044 // ER_DBACCESS_DENIED_ERROR
 	erAccessDenied        = 1045 // ER_ACCESS_DENIED_ERROR
 	erAccessDeniedNoPassw = 1698 // ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+	erHostIsBlocked       = 1129 // ER_HOST_IS_BLOCKED: too many connection errors from Vigil's host
+	erHostNotPrivileged   = 1130 // ER_HOST_NOT_PRIVILEGED: Vigil's host may not connect
 	erTableAccessDenied   = 1142 // ER_TABLEACCESS_DENIED_ERROR
 	erColumnAccessDenied  = 1143 // ER_COLUMNACCESS_DENIED_ERROR
 	erSpecificAccess      = 1227 // ER_SPECIFIC_ACCESS_DENIED_ERROR: a missing privilege
@@ -48,7 +50,7 @@ func classifyMySQL(me *mysql.MySQLError) failure {
 	switch me.Number {
 	case erConCountError:
 		f.class = topologyv1.ErrorClass_ERROR_CLASS_TOO_MANY_CONNECTIONS
-	case erDBAccessDenied, erAccessDenied, erAccessDeniedNoPassw:
+	case erDBAccessDenied, erAccessDenied, erAccessDeniedNoPassw, erHostIsBlocked, erHostNotPrivileged:
 		f.class = topologyv1.ErrorClass_ERROR_CLASS_AUTH
 	case erTableAccessDenied, erColumnAccessDenied, erSpecificAccess:
 		f.class = topologyv1.ErrorClass_ERROR_CLASS_PRIVILEGE
