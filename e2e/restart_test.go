@@ -19,16 +19,7 @@ func TestStreamSurvivesRestarts(t *testing.T) {
 	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
 	master := topo.Master().Key
 
-	base := testConfig(t)
-	base.Discovery.ListenAddr = freePort(t)
-	base.Analyzer.DiscoveryAddrs = []string{base.Discovery.ListenAddr}
-	base.Gateway.DiscoveryAddr = base.Discovery.ListenAddr
-
-	discoveryCfg := base
-	discoveryCfg.Services = []string{app.Discovery}
-	discoveryCfg.Discovery.Seeds = []string{master}
-	analyzerCfg := base
-	analyzerCfg.Services = []string{app.Analyzer, app.Recovery, app.Gateway}
+	base, discoveryCfg, analyzerCfg := separateProcesses(t, master)
 
 	parent := t // services started in subtests must outlive them
 	disc := startStack(t, discoveryCfg)
@@ -97,6 +88,22 @@ func TestStreamSurvivesRestarts(t *testing.T) {
 	})
 }
 
+// separateProcesses returns the configuration of discovery (seeded with
+// seed) and of the other services, to run as separate processes on one
+// store, as in production, and what they share.
+func separateProcesses(t *testing.T, seed string) (base, discoveryCfg, analyzerCfg app.Config) {
+	base = testConfig(t)
+	base.Discovery.ListenAddr = freePort(t)
+	base.Analyzer.DiscoveryAddrs = []string{base.Discovery.ListenAddr}
+	base.Gateway.DiscoveryAddr = base.Discovery.ListenAddr
+	discoveryCfg = base
+	discoveryCfg.Services = []string{app.Discovery}
+	discoveryCfg.Discovery.Seeds = []string{seed}
+	analyzerCfg = base
+	analyzerCfg.Services = []string{app.Analyzer, app.Recovery, app.Gateway}
+	return base, discoveryCfg, analyzerCfg
+}
+
 func eventuallyStored(t *testing.T, dsn string, n int) {
 	t.Helper()
 	eventually(t, 5*time.Second, fmt.Sprintf("%d instances stored", n), func() error {
@@ -117,15 +124,7 @@ func TestRestartsChangeNoVerdict(t *testing.T) {
 	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
 	master := topo.Master().Key
 
-	base := testConfig(t)
-	base.Discovery.ListenAddr = freePort(t)
-	base.Analyzer.DiscoveryAddrs = []string{base.Discovery.ListenAddr}
-	base.Gateway.DiscoveryAddr = base.Discovery.ListenAddr
-	discoveryCfg := base
-	discoveryCfg.Services = []string{app.Discovery}
-	discoveryCfg.Discovery.Seeds = []string{master}
-	analyzerCfg := base
-	analyzerCfg.Services = []string{app.Analyzer, app.Recovery, app.Gateway}
+	base, discoveryCfg, analyzerCfg := separateProcesses(t, master)
 
 	disc := startStack(t, discoveryCfg)
 	an := startStack(t, analyzerCfg)
