@@ -11,8 +11,14 @@ import (
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 )
 
-// persistClusters writes the cluster list whenever it changed.
+// persistClusters writes the cluster list whenever it changed, once the
+// analyzer is ready: before, the list is incomplete.
 func (s *Service) persistClusters(ctx context.Context) {
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+		return
+	}
 	tick := time.NewTicker(s.cfg.PersistInterval)
 	defer tick.Stop()
 	var written []store.Cluster
