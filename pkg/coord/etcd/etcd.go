@@ -1,0 +1,176 @@
+// Package etcd is the coordinator of Vigil processes on several machines,
+// on an etcd cluster: sessions are leases, locks are etcd's concurrency
+// mutexes, and a lock's fencing token is the revision at which its key was
+// created. Every key lives under the namespace "/vigil/<namespace>/".
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/vigil-db/vigil/pkg/coord"
+)
+
+// Coordinator is a coordinator on etcd.
+type Coordinator struct {
+	client *clientv3.Client
+	prefix string
+}
+
+// New returns a coordinator that keeps its keys under /vigil/<namespace>/
+// on client. Closing it does not close client.
+func New(client *clientv3.Client, namespace string) *Coordinator {
+	return &Coordinator{client: client, prefix: "/vigil/" + namespace + "/"}
+}
+
+// NewSession implements coord.Coordinator.
+func (c *Coordinator) NewSession(ctx context.Context, ttl time.Duration) (coord.Session, error) {
+	secs := max(1, int(math.Ceil(ttl.Seconds())))
+	// The session's keep-alive lives as long as the session, not ctx.
+	s, err := concurrency.NewSession(c.client, concurrency.WithTTL(secs), concurrency.WithContext(context.WithoutCancel(ctx)))
+	if err != nil {
+		return nil, fmt.Errorf("etcd session: %w", err)
+	}
+	return &session{c: c, s: s}, nil
+}
+
+// Get implements coord.Coordinator.
+func (c *Coordinator) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	resp, err := c.client.Get(ctx, c.prefix+key)
+	if err != nil {
+		return nil, false, fmt.Errorf("etcd get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, false, nil
+	}
+	return resp.Kvs[0].Value, true, nil
+}
+
+// Watch implements coord.Coordinator.
+func (c *Coordinator) Watch(ctx context.Context, prefix string) <-chan coord.Event {
+	out := make(chan coord.Event)
+	watch := c.client.Watch(clientv3.WithRequireLeader(ctx), c.prefix+prefix, clientv3.WithPrefix())
+	go func() {
+		defer close(out)
+		for resp := range watch {
+			for _, e := range resp.Events {
+				ev := coord.Event{Key: string(e.Kv.Key[len(c.prefix):]), Deleted: e.Type == clientv3.EventTypeDelete}
+				if !ev.Deleted {
+					ev.Value = e.Kv.Value
+				}
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// Close implements coord.Coordinator.
+func (c *Coordinator) Close() error { return nil }
+
+type session struct {
+	c *Coordinator
+	s *concurrency.Session
+}
+
+func (s *session) Done() <-chan struct{} { return s.s.Done() }
+
+// Lease returns the session's etcd lease, for tests that revoke it.
+func (s *session) Lease() clientv3.LeaseID { return s.s.Lease() }
+
+func (s *session) Lock(ctx context.Context, name string) (coord.Lock, error) {
+	select {
+	case <-s.s.Done():
+		return nil, coord.ErrSessionDone
+	default:
+	}
+	m := concurrency.NewMutex(s.s, s.c.prefix+name)
+	// Waiting ends with ctx, or with the session: a lost lease can never
+	// be granted the lock.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.s.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := m.Lock(ctx); err != nil {
+		select {
+		case <-s.s.Done():
+			return nil, coord.ErrSessionDone
+		default:
+		}
+		return nil, fmt.Errorf("etcd lock %s: %w", name, err)
+	}
+	resp, err := s.c.client.Get(ctx, m.Key())
+	if err != nil || len(resp.Kvs) == 0 {
+		_ = m.Unlock(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("etcd lock %s: read own key: %w", name, errors.Join(err, coord.ErrLockLost))
+	}
+	return &lock{c: s.c, m: m, token: resp.Kvs[0].CreateRevision}, nil
+}
+
+func (s *session) Close() error {
+	err := s.s.Close()
+	if errors.Is(err, context.Canceled) { // the lease was already gone
+		return nil
+	}
+	return err
+}
+
+type lock struct {
+	c     *Coordinator
+	m     *concurrency.Mutex
+	token int64
+}
+
+func (l *lock) Token() int64 { return l.token }
+
+// owned compares the lock key's creation revision with the token: a key
+// deleted (unlocked, lease gone) or created again does not match.
+func (l *lock) owned() clientv3.Cmp {
+	return clientv3.Compare(clientv3.CreateRevision(l.m.Key()), "=", l.token)
+}
+
+func (l *lock) Check(ctx context.Context) error {
+	resp, err := l.c.client.Txn(ctx).If(l.owned()).Commit()
+	if err != nil {
+		return fmt.Errorf("etcd check lock: %w", err)
+	}
+	if !resp.Succeeded {
+		return coord.ErrLockLost
+	}
+	return nil
+}
+
+func (l *lock) Put(ctx context.Context, key string, value []byte) error {
+	resp, err := l.c.client.Txn(ctx).If(l.owned()).Then(clientv3.OpPut(l.c.prefix+key, string(value))).Commit()
+	if err != nil {
+		return fmt.Errorf("etcd put %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return coord.ErrLockLost
+	}
+	return nil
+}
+
+func (l *lock) Unlock(ctx context.Context) error {
+	// Delete the key only if it is still ours, so that an Unlock after a
+	// lost lease never frees a later holder's lock.
+	if _, err := l.c.client.Txn(ctx).If(l.owned()).Then(clientv3.OpDelete(l.m.Key())).Commit(); err != nil {
+		return fmt.Errorf("etcd unlock: %w", err)
+	}
+	return nil
+}
