@@ -84,6 +84,11 @@ func (s *Service) analyzeAll(ctx context.Context) {
 			delete(s.warnings, name)
 		}
 	}
+	for name := range s.held {
+		if !clusters[name] {
+			delete(s.held, name)
+		}
+	}
 	s.mu.Unlock()
 }
 
@@ -93,14 +98,15 @@ func (s *Service) analyzeAll(ctx context.Context) {
 // member restarts, or has not probed a new instance yet) is left as it was:
 // no evidence starts, changes or clears nothing.
 func (s *Service) analyzeCluster(ctx context.Context, v *view.View, c *topology.Cluster, now time.Time) {
-	if len(v.Evidence(c.Master)) == 0 {
-		return
-	}
-	for _, key := range c.Members {
+	for _, key := range append([]topology.InstanceKey{c.Master}, c.Members...) {
 		if len(v.Evidence(key)) == 0 {
+			s.hold(c.Name, key, now)
 			return
 		}
 	}
+	s.mu.Lock()
+	delete(s.held, c.Name)
+	s.mu.Unlock()
 	in := analysis.Input{
 		Now:          now,
 		Cluster:      c,
@@ -120,6 +126,29 @@ func (s *Service) analyzeCluster(ctx context.Context, v *view.View, c *topology.
 	changes := s.tracker.Update(scope, problems, now)
 	s.publish(changes)
 	s.emergency(ctx, problems, changes, now)
+}
+
+// holdWarning is how long a cluster may go unanalysed for lack of evidence
+// before the analyzer says so.
+const holdWarning = 30 * time.Second
+
+// hold records that cluster was not analysed because nothing is known of
+// key, and warns once when that has lasted holdWarning: its detections are
+// frozen meanwhile.
+func (s *Service) hold(cluster string, key topology.InstanceKey, now time.Time) {
+	s.mu.Lock()
+	h, ok := s.held[cluster]
+	if !ok {
+		h = &heldCluster{since: now}
+		s.held[cluster] = h
+	}
+	warn := !h.warned && now.Sub(h.since) >= holdWarning
+	h.warned = h.warned || warn
+	s.mu.Unlock()
+	if warn {
+		s.log.Warn("cluster not analysed: no discovery member says anything about one of its instances; its detections are frozen",
+			"cluster", cluster, "instance", key.String(), "since", h.since)
+	}
 }
 
 // publish sends detection changes to the event streams, the log and the

@@ -71,7 +71,14 @@ type Service struct {
 
 	mu       sync.Mutex
 	warnings map[string][]analysis.Warning // by cluster
+	held     map[string]*heldCluster       // clusters left unanalysed, by name
 	unsaved  []*analyzerv1.Detection       // detection changes not yet in the store
+}
+
+// heldCluster is a cluster left unanalysed for lack of evidence.
+type heldCluster struct {
+	since  time.Time
+	warned bool
 }
 
 // New returns an analyzer. It starts nothing: call Run.
@@ -90,6 +97,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		ready:    make(chan struct{}),
 		throttle: newThrottle(),
 		warnings: make(map[string][]analysis.Warning),
+		held:     make(map[string]*heldCluster),
 	}
 	for _, p := range cfg.IgnoreInstances {
 		s.ignore = append(s.ignore, regexp.MustCompile(p)) // validated in Config.Validate
