@@ -71,6 +71,21 @@ type dialect struct {
 	// stopIOThread and startIOThread stop and start the IO thread of the
 	// default channel.
 	stopIOThread, startIOThread string
+	// stopReplica, startReplica and resetReplicaAll stop, start and forget
+	// replication on the default channel.
+	stopReplica, startReplica, resetReplicaAll string
+	// readOnly refuses writes from every client, including those with
+	// SUPER where the server can; writable lifts it.
+	readOnly, writable string
+	// changeSource starts a statement that points the default channel at
+	// a new source by GTID; the caller appends host and port.
+	changeSource changeSourceWords
+}
+
+// changeSourceWords are the keywords of a CHANGE MASTER / CHANGE
+// REPLICATION SOURCE statement that repoints a replica by GTID.
+type changeSourceWords struct {
+	statement, host, port, gtid string
 }
 
 // newDialect picks the statements for a flavour and version:
@@ -80,28 +95,56 @@ type dialect struct {
 func newDialect(flavor topologyv1.Flavor, v serverVersion) dialect {
 	if flavor == topologyv1.Flavor_FLAVOR_MARIADB {
 		return dialect{
-			replicaStatus: "SHOW ALL SLAVES STATUS",
-			replicaHosts:  "SHOW SLAVE HOSTS",
-			binlogStatus:  "SHOW MASTER STATUS",
-			stopIOThread:  "STOP SLAVE IO_THREAD",
-			startIOThread: "START SLAVE IO_THREAD",
+			replicaStatus:   "SHOW ALL SLAVES STATUS",
+			replicaHosts:    "SHOW SLAVE HOSTS",
+			binlogStatus:    "SHOW MASTER STATUS",
+			stopIOThread:    "STOP SLAVE IO_THREAD",
+			startIOThread:   "START SLAVE IO_THREAD",
+			stopReplica:     "STOP SLAVE",
+			startReplica:    "START SLAVE",
+			resetReplicaAll: "RESET SLAVE ALL",
+			// MariaDB has no super_read_only; read_only stops every
+			// client without the READ_ONLY ADMIN privilege.
+			readOnly:     "SET GLOBAL read_only=1",
+			writable:     "SET GLOBAL read_only=0",
+			changeSource: changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_USE_GTID=slave_pos"},
 		}
 	}
 	d := dialect{
-		replicaStatus: "SHOW SLAVE STATUS",
-		replicaHosts:  "SHOW SLAVE HOSTS",
-		binlogStatus:  "SHOW MASTER STATUS",
-		stopIOThread:  "STOP SLAVE IO_THREAD",
-		startIOThread: "START SLAVE IO_THREAD",
+		replicaStatus:   "SHOW SLAVE STATUS",
+		replicaHosts:    "SHOW SLAVE HOSTS",
+		binlogStatus:    "SHOW MASTER STATUS",
+		stopIOThread:    "STOP SLAVE IO_THREAD",
+		startIOThread:   "START SLAVE IO_THREAD",
+		stopReplica:     "STOP SLAVE",
+		startReplica:    "START SLAVE",
+		resetReplicaAll: "RESET SLAVE ALL",
+		// super_read_only implies read_only; clearing read_only clears both.
+		readOnly:     "SET GLOBAL super_read_only=1",
+		writable:     "SET GLOBAL read_only=0",
+		changeSource: changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_AUTO_POSITION=1"},
 	}
 	if v.atLeast(8, 0, 22) {
 		d.replicaStatus = "SHOW REPLICA STATUS"
 		d.replicaHosts = "SHOW REPLICAS"
 		d.stopIOThread = "STOP REPLICA IO_THREAD"
 		d.startIOThread = "START REPLICA IO_THREAD"
+		d.stopReplica = "STOP REPLICA"
+		d.startReplica = "START REPLICA"
+		d.resetReplicaAll = "RESET REPLICA ALL"
+	}
+	if v.atLeast(8, 0, 23) {
+		d.changeSource = changeSourceWords{"CHANGE REPLICATION SOURCE TO", "SOURCE_HOST", "SOURCE_PORT", "SOURCE_AUTO_POSITION=1"}
 	}
 	if v.atLeast(8, 2, 0) {
 		d.binlogStatus = "SHOW BINARY LOG STATUS"
 	}
 	return d
+}
+
+// changeSourceTo is the statement that points the default channel at the
+// source hostLiteral (a quoted SQL string) and port, by GTID.
+func (d dialect) changeSourceTo(hostLiteral string, port uint16) string {
+	w := d.changeSource
+	return fmt.Sprintf("%s %s=%s, %s=%d, %s", w.statement, w.host, hostLiteral, w.port, port, w.gtid)
 }

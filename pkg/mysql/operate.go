@@ -2,40 +2,164 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/vigil-db/vigil/pkg/topology"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
-// RestartReplicationIO stops and starts the IO thread of the default
-// replication channel of key, so the replica reconnects to its source. It
-// uses the probe pool and is bounded by ConnectTimeout plus ReadTimeout.
-func (p *Prober) RestartReplicationIO(ctx context.Context, key topology.InstanceKey) error {
+// ErrRelayLogNotApplied is returned when a replica's SQL thread stopped
+// before it executed everything its IO thread had received.
+var ErrRelayLogNotApplied = errors.New("relay log not applied")
+
+// session is one connection to an instance and the statements its server
+// understands. The caller closes conn.
+func (p *Prober) session(ctx context.Context, key topology.InstanceKey) (*sql.Conn, dialect, error) {
 	pool, err := p.pool(key)
 	if err != nil {
-		return err
+		return nil, dialect{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout+p.cfg.ReadTimeout)
-	defer cancel()
 	conn, err := pool.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", key, err)
+		return nil, dialect{}, fmt.Errorf("connect to %s: %w", key, err)
 	}
-	defer conn.Close()
-
 	var version, comment string
 	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment").Scan(&version, &comment); err != nil {
-		return fmt.Errorf("read version of %s: %w", key, err)
+		conn.Close()
+		return nil, dialect{}, fmt.Errorf("read version of %s: %w", key, err)
 	}
 	flavor, v, err := parseVersion(version, comment)
 	if err != nil {
-		return fmt.Errorf("%s: %w", key, err)
+		conn.Close()
+		return nil, dialect{}, fmt.Errorf("%s: %w", key, err)
 	}
-	d := newDialect(flavor, v)
-	for _, stmt := range []string{d.stopIOThread, d.startIOThread} {
+	return conn, newDialect(flavor, v), nil
+}
+
+// exec runs statements in order on one connection to key, each bounded by
+// ConnectTimeout plus ReadTimeout, and stops at the first error.
+func (p *Prober) exec(ctx context.Context, key topology.InstanceKey, statements func(d dialect) []string) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout+p.cfg.ReadTimeout)
+	defer cancel()
+	conn, d, err := p.session(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, stmt := range statements(d) {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("%s on %s: %w", stmt, key, err)
 		}
 	}
 	return nil
+}
+
+// RestartReplicationIO stops and starts the IO thread of the default
+// replication channel of key, so the replica reconnects to its source.
+func (p *Prober) RestartReplicationIO(ctx context.Context, key topology.InstanceKey) error {
+	return p.exec(ctx, key, func(d dialect) []string { return []string{d.stopIOThread, d.startIOThread} })
+}
+
+// StopReplicationIO stops the IO thread of the default channel of key: it
+// receives nothing more from its source, and keeps applying what it has.
+func (p *Prober) StopReplicationIO(ctx context.Context, key topology.InstanceKey) error {
+	return p.exec(ctx, key, func(d dialect) []string { return []string{d.stopIOThread} })
+}
+
+// StopReplication stops both replication threads of the default channel of
+// key and keeps its source: START SLAVE undoes it.
+func (p *Prober) StopReplication(ctx context.Context, key topology.InstanceKey) error {
+	return p.exec(ctx, key, func(d dialect) []string { return []string{d.stopReplica} })
+}
+
+// SetReadOnly makes key refuse writes (read_only, and super_read_only on
+// MySQL), or accept them again.
+func (p *Prober) SetReadOnly(ctx context.Context, key topology.InstanceKey, readOnly bool) error {
+	return p.exec(ctx, key, func(d dialect) []string {
+		if readOnly {
+			return []string{d.readOnly}
+		}
+		return []string{d.writable}
+	})
+}
+
+// Promote makes key a master: it stops and forgets replication and
+// accepts writes.
+func (p *Prober) Promote(ctx context.Context, key topology.InstanceKey) error {
+	return p.exec(ctx, key, func(d dialect) []string {
+		return []string{d.stopReplica, d.resetReplicaAll, d.writable}
+	})
+}
+
+// ReplicateFrom points the default channel of replica at source by GTID
+// (MariaDB MASTER_USE_GTID=slave_pos, MySQL auto-position) and starts it.
+// The replication user and password stay as they were.
+func (p *Prober) ReplicateFrom(ctx context.Context, replica, source topology.InstanceKey) error {
+	host, err := hostLiteral(source.Host)
+	if err != nil {
+		return err
+	}
+	return p.exec(ctx, replica, func(d dialect) []string {
+		return []string{d.stopReplica, d.changeSourceTo(host, source.Port), d.startReplica}
+	})
+}
+
+// WaitRelayLogApplied waits until the SQL thread of key's default channel
+// has executed everything its IO thread received, polling every interval
+// until ctx ends. It returns ErrRelayLogNotApplied, with the SQL error, if
+// the SQL thread is not running before it is done.
+func (p *Prober) WaitRelayLogApplied(ctx context.Context, key topology.InstanceKey, interval time.Duration) error {
+	conn, d, err := p.session(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for {
+		rows, err := queryRows(ctx, conn, d.replicaStatus)
+		if err != nil {
+			return fmt.Errorf("replica status of %s: %w", key, err)
+		}
+		channels, err := parseReplicaStatusRows(rows)
+		if err != nil {
+			return fmt.Errorf("replica status of %s: %w", key, err)
+		}
+		if len(channels) == 0 || channels[0].GetName() != "" {
+			return fmt.Errorf("%s has no default replication channel", key)
+		}
+		ch := channels[0]
+		read, exec := ch.GetReadPosition(), ch.GetExecPosition()
+		if read.GetFile() == exec.GetFile() && read.GetPosition() == exec.GetPosition() {
+			return nil
+		}
+		if ch.GetSqlThread() != topologyv1.ThreadState_THREAD_STATE_YES {
+			return fmt.Errorf("%s: SQL thread stopped at %s:%d of %s:%d (%d %s): %w", key,
+				exec.GetFile(), exec.GetPosition(), read.GetFile(), read.GetPosition(),
+				ch.GetLastSqlErrno(), ch.GetLastSqlError(), ErrRelayLogNotApplied)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: relay log applied up to %s:%d of %s:%d: %w", key,
+				exec.GetFile(), exec.GetPosition(), read.GetFile(), read.GetPosition(), ctx.Err())
+		case <-time.After(interval):
+		}
+	}
+}
+
+// hostLiteral returns host as a SQL string literal. It refuses quotes,
+// backslashes and control characters rather than escape them, so that the
+// literal means the same under every sql_mode.
+func hostLiteral(host string) (string, error) {
+	if host == "" {
+		return "", errors.New("source host is empty")
+	}
+	for _, r := range host {
+		if r == '\'' || r == '\\' || r == '"' || r < 0x20 || r == 0x7f {
+			return "", fmt.Errorf("source host %s: character %s not allowed", strconv.Quote(host), strconv.QuoteRune(r))
+		}
+	}
+	return "'" + host + "'", nil
 }

@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,11 +16,7 @@ func TestRestartReplicationIO(t *testing.T) {
 	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := NewProber(ProberConfig{Credentials: Credentials{User: sandbox.DefaultUser, Password: sandbox.DefaultPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testProber(t)
 	replica, _ := topology.ParseInstanceKey(topo.Instance("r1").Key)
 	master, _ := topology.ParseInstanceKey(topo.Master().Key)
 
@@ -38,5 +36,181 @@ func TestRestartReplicationIO(t *testing.T) {
 	}
 	if err := p.RestartReplicationIO(ctx, master); err == nil {
 		t.Error("restart on a dead server reported success")
+	}
+}
+
+// TestFailoverStatements checks the statements each flavour and version is
+// sent when it is fenced, promoted or repointed. Only MariaDB runs here;
+// the MySQL forms are those of the MySQL reference manual.
+func TestFailoverStatements(t *testing.T) {
+	mysql := topologyv1.Flavor_FLAVOR_MYSQL
+	tests := []struct {
+		name    string
+		flavor  topologyv1.Flavor
+		version serverVersion
+		want    [6]string // stop, start, reset all, read-only, writable, change source
+	}{
+		{"mariadb 10.11", topologyv1.Flavor_FLAVOR_MARIADB, serverVersion{10, 11, 19}, [6]string{
+			"STOP SLAVE", "START SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0",
+			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_USE_GTID=slave_pos"}},
+		{"mysql 5.7", mysql, serverVersion{5, 7, 44}, [6]string{
+			"STOP SLAVE", "START SLAVE", "RESET SLAVE ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
+			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_AUTO_POSITION=1"}},
+		{"mysql 8.0.22", mysql, serverVersion{8, 0, 22}, [6]string{
+			"STOP REPLICA", "START REPLICA", "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
+			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_AUTO_POSITION=1"}},
+		{"mysql 8.0.23", mysql, serverVersion{8, 0, 23}, [6]string{
+			"STOP REPLICA", "START REPLICA", "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
+			"CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-2', SOURCE_PORT=3306, SOURCE_AUTO_POSITION=1"}},
+		{"mysql 8.4.3", mysql, serverVersion{8, 4, 3}, [6]string{
+			"STOP REPLICA", "START REPLICA", "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
+			"CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-2', SOURCE_PORT=3306, SOURCE_AUTO_POSITION=1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDialect(tt.flavor, tt.version)
+			got := [6]string{d.stopReplica, d.startReplica, d.resetReplicaAll, d.readOnly, d.writable, d.changeSourceTo("'db-2'", 3306)}
+			if got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHostLiteral(t *testing.T) {
+	for host, want := range map[string]string{"db-2.example": "'db-2.example'", "::1": "'::1'"} {
+		if got, err := hostLiteral(host); err != nil || got != want {
+			t.Errorf("hostLiteral(%q) = %q, %v; want %q", host, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "x'; DROP TABLE t; --", `a\b`, "a\nb", `a"b`} {
+		if got, err := hostLiteral(bad); err == nil {
+			t.Errorf("hostLiteral(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+// TestFailoverPrimitives runs a whole manual failover on a real topology:
+// fence the master, stop the replicas' IO threads, let them apply their
+// relay logs, promote one, repoint the other, and write through the new
+// master.
+func TestFailoverPrimitives(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := testProber(t)
+	master, r1, r2 := instanceKey(t, topo.Master()), instanceKey(t, topo.Instance("r1")), instanceKey(t, topo.Instance("r2"))
+	mustExec(t, topo.Master(), "CREATE DATABASE vigil_test; CREATE TABLE vigil_test.t (id INT PRIMARY KEY)")
+	for i := range 20 {
+		mustExec(t, topo.Master(), fmt.Sprintf("INSERT INTO vigil_test.t VALUES (%d)", i))
+	}
+
+	if err := p.SetReadOnly(ctx, master, true); err != nil {
+		t.Fatal(err)
+	}
+	if ro := variable(t, topo.Master(), "@@read_only"); ro != "1" {
+		t.Errorf("master read_only after fencing = %s, want 1", ro)
+	}
+	if err := topo.WaitReplicating(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []topology.InstanceKey{r1, r2} {
+		if err := p.StopReplicationIO(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.WaitRelayLogApplied(ctx, r, 10*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if io := p.Probe(ctx, r2).GetChannels()[0].GetIoThread(); io != topologyv1.ThreadState_THREAD_STATE_NO {
+		t.Errorf("r2 IO thread after StopReplicationIO = %s, want NO", io)
+	}
+
+	if err := p.Promote(ctx, r1); err != nil {
+		t.Fatal(err)
+	}
+	snap := p.Probe(ctx, r1)
+	if len(snap.GetChannels()) != 0 || snap.GetServer().GetReadOnly() {
+		t.Fatalf("promoted r1: channels %v, read_only %v; want none and writable", snap.GetChannels(), snap.GetServer().GetReadOnly())
+	}
+	if err := p.ReplicateFrom(ctx, r2, r1); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, topo.Instance("r1"), "INSERT INTO vigil_test.t VALUES (100)")
+	waitFor(t, 10*time.Second, func() string {
+		if n := variable(t, topo.Instance("r2"), "(SELECT COUNT(*) FROM vigil_test.t)"); n != "21" {
+			return "r2 has " + n + " rows, want 21"
+		}
+		return ""
+	})
+	ch := p.Probe(ctx, r2).GetChannels()[0]
+	if ch.GetSource().GetPort() != uint32(r1.Port) || ch.GetUsingGtid() != "Slave_Pos" {
+		t.Errorf("r2 channel: source %v using_gtid %q; want port %d by Slave_Pos", ch.GetSource(), ch.GetUsingGtid(), r1.Port)
+	}
+
+	if err := p.SetReadOnly(ctx, r1, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.StopReplication(ctx, r2); err != nil {
+		t.Fatal(err)
+	}
+	if ch := p.Probe(ctx, r2).GetChannels()[0]; ch.GetSqlThread() != topologyv1.ThreadState_THREAD_STATE_NO || ch.GetSource().GetPort() != uint32(r1.Port) {
+		t.Errorf("r2 after StopReplication: %v; want stopped, source kept", ch)
+	}
+}
+
+func TestWaitRelayLogAppliedReportsStoppedSQLThread(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p := testProber(t)
+	r1 := instanceKey(t, topo.Instance("r1"))
+	mustExec(t, topo.Instance("r1"), "STOP SLAVE SQL_THREAD")
+	mustExec(t, topo.Master(), "CREATE DATABASE vigil_test")
+	waitFor(t, 10*time.Second, func() string {
+		ch := p.Probe(ctx, r1).GetChannels()[0]
+		if ch.GetReadPosition().GetPosition() == ch.GetExecPosition().GetPosition() {
+			return "r1 has not received the new transaction"
+		}
+		return ""
+	})
+	err := p.WaitRelayLogApplied(ctx, r1, 10*time.Millisecond)
+	if !errors.Is(err, ErrRelayLogNotApplied) {
+		t.Fatalf("wait with the SQL thread stopped: %v, want ErrRelayLogNotApplied", err)
+	}
+}
+
+func testProber(t *testing.T) *Prober {
+	t.Helper()
+	p, err := NewProber(ProberConfig{Credentials: sandboxCredentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func variable(t *testing.T, i *sandbox.Instance, expr string) string {
+	t.Helper()
+	var v string
+	if err := i.AdminDB().QueryRow("SELECT " + expr).Scan(&v); err != nil {
+		t.Fatalf("%s on %s: %v", expr, i, err)
+	}
+	return v
+}
+
+// waitFor polls cond until it returns "" or d passes.
+func waitFor(t *testing.T, d time.Duration, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		why := cond()
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(why)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

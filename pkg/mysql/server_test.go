@@ -50,31 +50,33 @@ func TestNewDialect(t *testing.T) {
 		name    string
 		flavor  topologyv1.Flavor
 		version serverVersion
-		want    dialect
+		want    [5]string
 	}{
 		{"mariadb 10.11", topologyv1.Flavor_FLAVOR_MARIADB, serverVersion{10, 11, 19},
-			dialect{"SHOW ALL SLAVES STATUS", "SHOW SLAVE HOSTS", "SHOW MASTER STATUS", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD"}},
+			[5]string{"SHOW ALL SLAVES STATUS", "SHOW SLAVE HOSTS", "SHOW MASTER STATUS", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD"}},
 		{"mysql 5.7", mysql, serverVersion{5, 7, 44},
-			dialect{"SHOW SLAVE STATUS", "SHOW SLAVE HOSTS", "SHOW MASTER STATUS", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD"}},
+			[5]string{"SHOW SLAVE STATUS", "SHOW SLAVE HOSTS", "SHOW MASTER STATUS", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD"}},
 		{"mysql 8.0.21", mysql, serverVersion{8, 0, 21},
-			dialect{"SHOW SLAVE STATUS", "SHOW SLAVE HOSTS", "SHOW MASTER STATUS", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD"}},
+			[5]string{"SHOW SLAVE STATUS", "SHOW SLAVE HOSTS", "SHOW MASTER STATUS", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD"}},
 		{"mysql 8.0.22", mysql, serverVersion{8, 0, 22},
-			dialect{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW MASTER STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
+			[5]string{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW MASTER STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
 		{"mysql 8.1.0", mysql, serverVersion{8, 1, 0},
-			dialect{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW MASTER STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
+			[5]string{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW MASTER STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
 		{"mysql 8.2.0", mysql, serverVersion{8, 2, 0},
-			dialect{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW BINARY LOG STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
+			[5]string{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW BINARY LOG STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
 		{"mysql 8.4.3", mysql, serverVersion{8, 4, 3},
-			dialect{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW BINARY LOG STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
+			[5]string{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW BINARY LOG STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
 		{"mysql 9.1", mysql, serverVersion{9, 1, 0},
-			dialect{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW BINARY LOG STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
+			[5]string{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW BINARY LOG STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
 		{"percona 8.0.36", topologyv1.Flavor_FLAVOR_PERCONA, serverVersion{8, 0, 36},
-			dialect{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW MASTER STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
+			[5]string{"SHOW REPLICA STATUS", "SHOW REPLICAS", "SHOW MASTER STATUS", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := newDialect(tt.flavor, tt.version); got != tt.want {
-				t.Errorf("got %+v, want %+v", got, tt.want)
+			d := newDialect(tt.flavor, tt.version)
+			got := [5]string{d.replicaStatus, d.replicaHosts, d.binlogStatus, d.stopIOThread, d.startIOThread}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
