@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-db/vigil/pkg/topology"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
@@ -110,6 +111,31 @@ type Store interface {
 	// ordered by key; a downtime that has not started yet is in force. A zero
 	// now is refused with ErrInvalidArgument.
 	ListDowntimes(ctx context.Context, now time.Time) ([]Downtime, error)
+
+	// SaveRecovery upserts a recovery, with its steps, by id. Its id,
+	// detection_id, cluster and cluster_alias must be valid UTF-8 without
+	// NUL, the id and started_at set, or it is refused with
+	// ErrInvalidArgument. The acknowledgement fields are kept as stored:
+	// only AcknowledgeRecoveries changes them.
+	SaveRecovery(ctx context.Context, r *recoveryv1.Recovery) error
+
+	// GetRecovery returns one recovery with its steps, or an error
+	// wrapping ErrNotFound.
+	GetRecovery(ctx context.Context, id string) (*recoveryv1.Recovery, error)
+
+	// ListRecoveries returns one page of the recoveries f selects, without
+	// their steps, newest first (started_at at microsecond precision
+	// descending, then id descending, bytewise), and the token of the next
+	// page, "" after the last. Bad page tokens and negative sizes are
+	// refused with ErrInvalidArgument.
+	ListRecoveries(ctx context.Context, f RecoveryFilter) ([]*recoveryv1.Recovery, string, error)
+
+	// AcknowledgeRecoveries sets the acknowledgement on every recovery of
+	// a.Cluster (name or alias; every cluster when empty) not yet
+	// acknowledged and returns how many it set. By and Comment must be
+	// valid UTF-8 without NUL and At set, or it is refused with
+	// ErrInvalidArgument.
+	AcknowledgeRecoveries(ctx context.Context, a Acknowledgement) (int, error)
 
 	// Close releases the store's resources. The store is unusable afterwards.
 	Close()

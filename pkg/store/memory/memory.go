@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-db/vigil/pkg/store/internal/rules"
 	"github.com/vigil-db/vigil/pkg/topology"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
@@ -28,6 +29,8 @@ type Store struct {
 	recoveries *store.GlobalRecoveries  // nil until set
 	detections map[string]*analyzerv1.Detection
 	downtimes  map[topology.InstanceKey]store.Downtime
+	// recoveryRows holds the recovery audit; recoveries is the global switch.
+	recoveryRows map[string]*recoveryv1.Recovery
 }
 
 var _ store.Store = (*Store)(nil)
@@ -35,10 +38,11 @@ var _ store.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		instances:  make(map[topology.InstanceKey]store.Instance),
-		clusters:   make(map[string]store.Cluster),
-		detections: make(map[string]*analyzerv1.Detection),
-		downtimes:  make(map[topology.InstanceKey]store.Downtime),
+		instances:    make(map[topology.InstanceKey]store.Instance),
+		clusters:     make(map[string]store.Cluster),
+		detections:   make(map[string]*analyzerv1.Detection),
+		downtimes:    make(map[topology.InstanceKey]store.Downtime),
+		recoveryRows: make(map[string]*recoveryv1.Recovery),
 	}
 }
 

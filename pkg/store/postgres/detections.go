@@ -135,7 +135,7 @@ func (s *Store) ListDetections(ctx context.Context, f store.DetectionFilter) ([]
 		where = append(where, "cleared_at IS NULL")
 	}
 	if paged {
-		where = append(where, "(detected_at, id) < ("+arg(after.DetectedAt)+", "+arg(after.ID)+")")
+		where = append(where, "(detected_at, id) < ("+arg(after.At)+", "+arg(after.ID)+")")
 	}
 	sql := "SELECT id, detected_at, detection FROM detections"
 	if len(where) > 0 {
@@ -165,7 +165,7 @@ func (s *Store) ListDetections(ctx context.Context, f store.DetectionFilter) ([]
 			return fmt.Errorf("unmarshal detection %q: %w", id, err)
 		}
 		out = append(out, d)
-		last = rules.Cursor{DetectedAt: at.UTC(), ID: id}
+		last = rules.Cursor{At: at.UTC(), ID: id}
 		return nil
 	})
 	if err != nil {

@@ -138,30 +138,30 @@ func CompareDetections(a, b *analyzerv1.Detection) int {
 	)
 }
 
-// Cursor is where a page of ListDetections starts: after the detection
-// with this detected_at and id, in ListDetections order.
+// Cursor is where a page starts: after the detection (or recovery) with
+// this detected_at (started_at) and id, in list order.
 type Cursor struct {
-	DetectedAt time.Time
-	ID         string
+	At time.Time
+	ID string
 }
 
 // After reports whether d comes after c in ListDetections order.
 func (c Cursor) After(d *analyzerv1.Detection) bool {
 	return cmp.Or(
-		c.DetectedAt.Compare(Time(d.GetDetectedAt().AsTime())),
+		c.At.Compare(Time(d.GetDetectedAt().AsTime())),
 		strings.Compare(c.ID, d.GetId()),
 	) > 0
 }
 
 // CursorOf returns the cursor of the page that follows d.
 func CursorOf(d *analyzerv1.Detection) Cursor {
-	return Cursor{DetectedAt: Time(d.GetDetectedAt().AsTime()), ID: d.GetId()}
+	return Cursor{At: Time(d.GetDetectedAt().AsTime()), ID: d.GetId()}
 }
 
 // Token encodes c as a page token: base64 of "<detected_at unix
 // microseconds>/<id>".
 func (c Cursor) Token() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.DetectedAt.UnixMicro(), 10) + "/" + c.ID))
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.At.UnixMicro(), 10) + "/" + c.ID))
 }
 
 // DetectionPage checks a filter for ListDetections and returns its page
@@ -204,5 +204,5 @@ func parseToken(token string) (Cursor, error) {
 	if err != nil || id == "" || Text(id) != nil || timestamppb.New(at).CheckValid() != nil {
 		return Cursor{}, errNotAToken
 	}
-	return Cursor{DetectedAt: at, ID: id}, nil
+	return Cursor{At: at, ID: id}, nil
 }

@@ -25,6 +25,74 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RecoveryOutcome is how a recovery ended, or that it is still running.
+type RecoveryOutcome int32
+
+const (
+	RecoveryOutcome_RECOVERY_OUTCOME_UNSPECIFIED RecoveryOutcome = 0
+	// Running: steps are still being taken.
+	RecoveryOutcome_RECOVERY_OUTCOME_RUNNING RecoveryOutcome = 1
+	// Succeeded: a successor was promoted (or the replicas moved).
+	RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED RecoveryOutcome = 2
+	// Failed: a step failed; the steps say which and what was left.
+	RecoveryOutcome_RECOVERY_OUTCOME_FAILED RecoveryOutcome = 3
+	// Skipped: a gate, the re-check or a hook stopped it before any change.
+	RecoveryOutcome_RECOVERY_OUTCOME_SKIPPED RecoveryOutcome = 4
+	// Aborted: the cluster lock was lost; no MySQL change was made after.
+	RecoveryOutcome_RECOVERY_OUTCOME_ABORTED RecoveryOutcome = 5
+	// Dry run: everything up to the candidate choice, nothing changed.
+	RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN RecoveryOutcome = 6
+)
+
+// Enum value maps for RecoveryOutcome.
+var (
+	RecoveryOutcome_name = map[int32]string{
+		0: "RECOVERY_OUTCOME_UNSPECIFIED",
+		1: "RECOVERY_OUTCOME_RUNNING",
+		2: "RECOVERY_OUTCOME_SUCCEEDED",
+		3: "RECOVERY_OUTCOME_FAILED",
+		4: "RECOVERY_OUTCOME_SKIPPED",
+		5: "RECOVERY_OUTCOME_ABORTED",
+		6: "RECOVERY_OUTCOME_DRY_RUN",
+	}
+	RecoveryOutcome_value = map[string]int32{
+		"RECOVERY_OUTCOME_UNSPECIFIED": 0,
+		"RECOVERY_OUTCOME_RUNNING":     1,
+		"RECOVERY_OUTCOME_SUCCEEDED":   2,
+		"RECOVERY_OUTCOME_FAILED":      3,
+		"RECOVERY_OUTCOME_SKIPPED":     4,
+		"RECOVERY_OUTCOME_ABORTED":     5,
+		"RECOVERY_OUTCOME_DRY_RUN":     6,
+	}
+)
+
+func (x RecoveryOutcome) Enum() *RecoveryOutcome {
+	p := new(RecoveryOutcome)
+	*p = x
+	return p
+}
+
+func (x RecoveryOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RecoveryOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_recovery_v1_recovery_proto_enumTypes[0].Descriptor()
+}
+
+func (RecoveryOutcome) Type() protoreflect.EnumType {
+	return &file_vigil_recovery_v1_recovery_proto_enumTypes[0]
+}
+
+func (x RecoveryOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RecoveryOutcome.Descriptor instead.
+func (RecoveryOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{0}
+}
+
 // GlobalRecoveries is the global switch for automated recoveries.
 type GlobalRecoveries struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -625,6 +693,890 @@ func (x *ListDowntimesResponse) GetDowntimes() []*Downtime {
 	return nil
 }
 
+// Recovery is one recovery of one failure, or the record of why none ran.
+type Recovery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The detection it acts on, and its code.
+	DetectionId    string          `protobuf:"bytes,2,opt,name=detection_id,json=detectionId,proto3" json:"detection_id,omitempty"`
+	Analysis       string          `protobuf:"bytes,3,opt,name=analysis,proto3" json:"analysis,omitempty"`
+	Cluster        string          `protobuf:"bytes,4,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	ClusterAlias   string          `protobuf:"bytes,5,opt,name=cluster_alias,json=clusterAlias,proto3" json:"cluster_alias,omitempty"`
+	FailedInstance *v1.InstanceKey `protobuf:"bytes,6,opt,name=failed_instance,json=failedInstance,proto3" json:"failed_instance,omitempty"`
+	// The new master (dead master) or new source of the moved replicas.
+	Successor    *v1.InstanceKey `protobuf:"bytes,7,opt,name=successor,proto3" json:"successor,omitempty"`
+	LostReplicas []*LostReplica  `protobuf:"bytes,8,rep,name=lost_replicas,json=lostReplicas,proto3" json:"lost_replicas,omitempty"`
+	// The cluster lock's revision when the recovery took it.
+	FencingToken int64 `protobuf:"varint,9,opt,name=fencing_token,json=fencingToken,proto3" json:"fencing_token,omitempty"`
+	// "automated", or the caller of a manual operation.
+	StartedBy string `protobuf:"bytes,10,opt,name=started_by,json=startedBy,proto3" json:"started_by,omitempty"`
+	// The recovery process that ran it.
+	Process string          `protobuf:"bytes,11,opt,name=process,proto3" json:"process,omitempty"`
+	Outcome RecoveryOutcome `protobuf:"varint,12,opt,name=outcome,proto3,enum=vigil.recovery.v1.RecoveryOutcome" json:"outcome,omitempty"`
+	// For a skipped recovery, the gate that stopped it: global-disabled,
+	// filtered, downtimed, blocked, recheck, hook-veto, no-candidate.
+	Gate string `protobuf:"bytes,13,opt,name=gate,proto3" json:"gate,omitempty"`
+	// Why it ended as it did, in words.
+	Reason    string                 `protobuf:"bytes,14,opt,name=reason,proto3" json:"reason,omitempty"`
+	StartedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	EndedAt   *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	// How long each phase took, in order.
+	Phases []*RecoveryPhase `protobuf:"bytes,17,rep,name=phases,proto3" json:"phases,omitempty"`
+	// The steps, in order (GetRecovery only).
+	Steps              []*RecoveryStep        `protobuf:"bytes,18,rep,name=steps,proto3" json:"steps,omitempty"`
+	AcknowledgedAt     *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=acknowledged_at,json=acknowledgedAt,proto3" json:"acknowledged_at,omitempty"`
+	AcknowledgedBy     string                 `protobuf:"bytes,20,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
+	AcknowledgeComment string                 `protobuf:"bytes,21,opt,name=acknowledge_comment,json=acknowledgeComment,proto3" json:"acknowledge_comment,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Recovery) Reset() {
+	*x = Recovery{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recovery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recovery) ProtoMessage() {}
+
+func (x *Recovery) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recovery.ProtoReflect.Descriptor instead.
+func (*Recovery) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Recovery) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Recovery) GetDetectionId() string {
+	if x != nil {
+		return x.DetectionId
+	}
+	return ""
+}
+
+func (x *Recovery) GetAnalysis() string {
+	if x != nil {
+		return x.Analysis
+	}
+	return ""
+}
+
+func (x *Recovery) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *Recovery) GetClusterAlias() string {
+	if x != nil {
+		return x.ClusterAlias
+	}
+	return ""
+}
+
+func (x *Recovery) GetFailedInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.FailedInstance
+	}
+	return nil
+}
+
+func (x *Recovery) GetSuccessor() *v1.InstanceKey {
+	if x != nil {
+		return x.Successor
+	}
+	return nil
+}
+
+func (x *Recovery) GetLostReplicas() []*LostReplica {
+	if x != nil {
+		return x.LostReplicas
+	}
+	return nil
+}
+
+func (x *Recovery) GetFencingToken() int64 {
+	if x != nil {
+		return x.FencingToken
+	}
+	return 0
+}
+
+func (x *Recovery) GetStartedBy() string {
+	if x != nil {
+		return x.StartedBy
+	}
+	return ""
+}
+
+func (x *Recovery) GetProcess() string {
+	if x != nil {
+		return x.Process
+	}
+	return ""
+}
+
+func (x *Recovery) GetOutcome() RecoveryOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return RecoveryOutcome_RECOVERY_OUTCOME_UNSPECIFIED
+}
+
+func (x *Recovery) GetGate() string {
+	if x != nil {
+		return x.Gate
+	}
+	return ""
+}
+
+func (x *Recovery) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Recovery) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *Recovery) GetEndedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndedAt
+	}
+	return nil
+}
+
+func (x *Recovery) GetPhases() []*RecoveryPhase {
+	if x != nil {
+		return x.Phases
+	}
+	return nil
+}
+
+func (x *Recovery) GetSteps() []*RecoveryStep {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+func (x *Recovery) GetAcknowledgedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcknowledgedAt
+	}
+	return nil
+}
+
+func (x *Recovery) GetAcknowledgedBy() string {
+	if x != nil {
+		return x.AcknowledgedBy
+	}
+	return ""
+}
+
+func (x *Recovery) GetAcknowledgeComment() string {
+	if x != nil {
+		return x.AcknowledgeComment
+	}
+	return ""
+}
+
+// RecoveryPhase is how long one phase of a recovery took.
+type RecoveryPhase struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// lock, recheck, hooks, fence, relay-logs, choose, repoint, promote, publish.
+	Name          string               `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Took          *durationpb.Duration `protobuf:"bytes,2,opt,name=took,proto3" json:"took,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecoveryPhase) Reset() {
+	*x = RecoveryPhase{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoveryPhase) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoveryPhase) ProtoMessage() {}
+
+func (x *RecoveryPhase) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoveryPhase.ProtoReflect.Descriptor instead.
+func (*RecoveryPhase) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RecoveryPhase) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecoveryPhase) GetTook() *durationpb.Duration {
+	if x != nil {
+		return x.Took
+	}
+	return nil
+}
+
+// RecoveryStep is one thing a recovery did or tried.
+type RecoveryStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The instance it acted on, if any.
+	Instance *v1.InstanceKey `protobuf:"bytes,2,opt,name=instance,proto3" json:"instance,omitempty"`
+	Ok       bool            `protobuf:"varint,3,opt,name=ok,proto3" json:"ok,omitempty"`
+	Message  string          `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// A hook's captured output.
+	Output        string                 `protobuf:"bytes,5,opt,name=output,proto3" json:"output,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	Took          *durationpb.Duration   `protobuf:"bytes,7,opt,name=took,proto3" json:"took,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecoveryStep) Reset() {
+	*x = RecoveryStep{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoveryStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoveryStep) ProtoMessage() {}
+
+func (x *RecoveryStep) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoveryStep.ProtoReflect.Descriptor instead.
+func (*RecoveryStep) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RecoveryStep) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecoveryStep) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *RecoveryStep) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *RecoveryStep) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RecoveryStep) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *RecoveryStep) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *RecoveryStep) GetTook() *durationpb.Duration {
+	if x != nil {
+		return x.Took
+	}
+	return nil
+}
+
+// LostReplica is a replica that could not follow the new master.
+type LostReplica struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LostReplica) Reset() {
+	*x = LostReplica{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LostReplica) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LostReplica) ProtoMessage() {}
+
+func (x *LostReplica) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LostReplica.ProtoReflect.Descriptor instead.
+func (*LostReplica) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LostReplica) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *LostReplica) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ListRecoveriesRequest selects recoveries.
+type ListRecoveriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A cluster name or alias; empty for every cluster.
+	Cluster string `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// At most this many, 0 for 100; at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRecoveriesRequest) Reset() {
+	*x = ListRecoveriesRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRecoveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRecoveriesRequest) ProtoMessage() {}
+
+func (x *ListRecoveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRecoveriesRequest.ProtoReflect.Descriptor instead.
+func (*ListRecoveriesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListRecoveriesRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ListRecoveriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRecoveriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRecoveriesResponse holds one page of recoveries, without their steps.
+type ListRecoveriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recoveries    []*Recovery            `protobuf:"bytes,1,rep,name=recoveries,proto3" json:"recoveries,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRecoveriesResponse) Reset() {
+	*x = ListRecoveriesResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRecoveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRecoveriesResponse) ProtoMessage() {}
+
+func (x *ListRecoveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRecoveriesResponse.ProtoReflect.Descriptor instead.
+func (*ListRecoveriesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListRecoveriesResponse) GetRecoveries() []*Recovery {
+	if x != nil {
+		return x.Recoveries
+	}
+	return nil
+}
+
+func (x *ListRecoveriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetRecoveryRequest names a recovery.
+type GetRecoveryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryRequest) Reset() {
+	*x = GetRecoveryRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryRequest) ProtoMessage() {}
+
+func (x *GetRecoveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryRequest.ProtoReflect.Descriptor instead.
+func (*GetRecoveryRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetRecoveryRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetRecoveryResponse holds the recovery and its steps.
+type GetRecoveryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recovery      *Recovery              `protobuf:"bytes,1,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryResponse) Reset() {
+	*x = GetRecoveryResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryResponse) ProtoMessage() {}
+
+func (x *GetRecoveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryResponse.ProtoReflect.Descriptor instead.
+func (*GetRecoveryResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetRecoveryResponse) GetRecovery() *Recovery {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
+}
+
+// ListBlockedRecoveriesRequest is empty.
+type ListBlockedRecoveriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBlockedRecoveriesRequest) Reset() {
+	*x = ListBlockedRecoveriesRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBlockedRecoveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBlockedRecoveriesRequest) ProtoMessage() {}
+
+func (x *ListBlockedRecoveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBlockedRecoveriesRequest.ProtoReflect.Descriptor instead.
+func (*ListBlockedRecoveriesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{20}
+}
+
+// BlockedCluster is a cluster where automated recovery is blocked.
+type BlockedCluster struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// The recovery that holds the block, and when the block ends by itself.
+	RecoveryId    string                 `protobuf:"bytes,2,opt,name=recovery_id,json=recoveryId,proto3" json:"recovery_id,omitempty"`
+	BlockedUntil  *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=blocked_until,json=blockedUntil,proto3" json:"blocked_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockedCluster) Reset() {
+	*x = BlockedCluster{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockedCluster) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockedCluster) ProtoMessage() {}
+
+func (x *BlockedCluster) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockedCluster.ProtoReflect.Descriptor instead.
+func (*BlockedCluster) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BlockedCluster) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *BlockedCluster) GetRecoveryId() string {
+	if x != nil {
+		return x.RecoveryId
+	}
+	return ""
+}
+
+func (x *BlockedCluster) GetBlockedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BlockedUntil
+	}
+	return nil
+}
+
+// ListBlockedRecoveriesResponse lists the blocked clusters, by name.
+type ListBlockedRecoveriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Clusters      []*BlockedCluster      `protobuf:"bytes,1,rep,name=clusters,proto3" json:"clusters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBlockedRecoveriesResponse) Reset() {
+	*x = ListBlockedRecoveriesResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBlockedRecoveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBlockedRecoveriesResponse) ProtoMessage() {}
+
+func (x *ListBlockedRecoveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBlockedRecoveriesResponse.ProtoReflect.Descriptor instead.
+func (*ListBlockedRecoveriesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListBlockedRecoveriesResponse) GetClusters() []*BlockedCluster {
+	if x != nil {
+		return x.Clusters
+	}
+	return nil
+}
+
+// AcknowledgeRecoveriesRequest names what to acknowledge: one cluster, or all.
+type AcknowledgeRecoveriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A cluster name or alias; required unless all is set.
+	Cluster string `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	All     bool   `protobuf:"varint,2,opt,name=all,proto3" json:"all,omitempty"`
+	// Who acknowledges, and why; the comment is required.
+	RequestedBy   string `protobuf:"bytes,3,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	Comment       string `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeRecoveriesRequest) Reset() {
+	*x = AcknowledgeRecoveriesRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeRecoveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeRecoveriesRequest) ProtoMessage() {}
+
+func (x *AcknowledgeRecoveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeRecoveriesRequest.ProtoReflect.Descriptor instead.
+func (*AcknowledgeRecoveriesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AcknowledgeRecoveriesRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *AcknowledgeRecoveriesRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+func (x *AcknowledgeRecoveriesRequest) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+func (x *AcknowledgeRecoveriesRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// AcknowledgeRecoveriesResponse says how many recoveries were acknowledged.
+type AcknowledgeRecoveriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Acknowledged  int32                  `protobuf:"varint,1,opt,name=acknowledged,proto3" json:"acknowledged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeRecoveriesResponse) Reset() {
+	*x = AcknowledgeRecoveriesResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeRecoveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeRecoveriesResponse) ProtoMessage() {}
+
+func (x *AcknowledgeRecoveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeRecoveriesResponse.ProtoReflect.Descriptor instead.
+func (*AcknowledgeRecoveriesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AcknowledgeRecoveriesResponse) GetAcknowledged() int32 {
+	if x != nil {
+		return x.Acknowledged
+	}
+	return 0
+}
+
 var File_vigil_recovery_v1_recovery_proto protoreflect.FileDescriptor
 
 const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
@@ -663,13 +1615,94 @@ const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
 	"\x13EndDowntimeResponse\"\x16\n" +
 	"\x14ListDowntimesRequest\"R\n" +
 	"\x15ListDowntimesResponse\x129\n" +
-	"\tdowntimes\x18\x01 \x03(\v2\x1b.vigil.recovery.v1.DowntimeR\tdowntimes2\x8e\x06\n" +
+	"\tdowntimes\x18\x01 \x03(\v2\x1b.vigil.recovery.v1.DowntimeR\tdowntimes\"\xae\a\n" +
+	"\bRecovery\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fdetection_id\x18\x02 \x01(\tR\vdetectionId\x12\x1a\n" +
+	"\banalysis\x18\x03 \x01(\tR\banalysis\x12\x18\n" +
+	"\acluster\x18\x04 \x01(\tR\acluster\x12#\n" +
+	"\rcluster_alias\x18\x05 \x01(\tR\fclusterAlias\x12G\n" +
+	"\x0ffailed_instance\x18\x06 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\x0efailedInstance\x12<\n" +
+	"\tsuccessor\x18\a \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\tsuccessor\x12C\n" +
+	"\rlost_replicas\x18\b \x03(\v2\x1e.vigil.recovery.v1.LostReplicaR\flostReplicas\x12#\n" +
+	"\rfencing_token\x18\t \x01(\x03R\ffencingToken\x12\x1d\n" +
+	"\n" +
+	"started_by\x18\n" +
+	" \x01(\tR\tstartedBy\x12\x18\n" +
+	"\aprocess\x18\v \x01(\tR\aprocess\x12<\n" +
+	"\aoutcome\x18\f \x01(\x0e2\".vigil.recovery.v1.RecoveryOutcomeR\aoutcome\x12\x12\n" +
+	"\x04gate\x18\r \x01(\tR\x04gate\x12\x16\n" +
+	"\x06reason\x18\x0e \x01(\tR\x06reason\x129\n" +
+	"\n" +
+	"started_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x125\n" +
+	"\bended_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x128\n" +
+	"\x06phases\x18\x11 \x03(\v2 .vigil.recovery.v1.RecoveryPhaseR\x06phases\x125\n" +
+	"\x05steps\x18\x12 \x03(\v2\x1f.vigil.recovery.v1.RecoveryStepR\x05steps\x12C\n" +
+	"\x0facknowledged_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x0eacknowledgedAt\x12'\n" +
+	"\x0facknowledged_by\x18\x14 \x01(\tR\x0eacknowledgedBy\x12/\n" +
+	"\x13acknowledge_comment\x18\x15 \x01(\tR\x12acknowledgeComment\"R\n" +
+	"\rRecoveryPhase\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
+	"\x04took\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04took\"\xfb\x01\n" +
+	"\fRecoveryStep\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12:\n" +
+	"\binstance\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x0e\n" +
+	"\x02ok\x18\x03 \x01(\bR\x02ok\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12\x16\n" +
+	"\x06output\x18\x05 \x01(\tR\x06output\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12-\n" +
+	"\x04took\x18\a \x01(\v2\x19.google.protobuf.DurationR\x04took\"a\n" +
+	"\vLostReplica\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"m\n" +
+	"\x15ListRecoveriesRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"}\n" +
+	"\x16ListRecoveriesResponse\x12;\n" +
+	"\n" +
+	"recoveries\x18\x01 \x03(\v2\x1b.vigil.recovery.v1.RecoveryR\n" +
+	"recoveries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n" +
+	"\x12GetRecoveryRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"N\n" +
+	"\x13GetRecoveryResponse\x127\n" +
+	"\brecovery\x18\x01 \x01(\v2\x1b.vigil.recovery.v1.RecoveryR\brecovery\"\x1e\n" +
+	"\x1cListBlockedRecoveriesRequest\"\x8c\x01\n" +
+	"\x0eBlockedCluster\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1f\n" +
+	"\vrecovery_id\x18\x02 \x01(\tR\n" +
+	"recoveryId\x12?\n" +
+	"\rblocked_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fblockedUntil\"^\n" +
+	"\x1dListBlockedRecoveriesResponse\x12=\n" +
+	"\bclusters\x18\x01 \x03(\v2!.vigil.recovery.v1.BlockedClusterR\bclusters\"\x87\x01\n" +
+	"\x1cAcknowledgeRecoveriesRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x10\n" +
+	"\x03all\x18\x02 \x01(\bR\x03all\x12!\n" +
+	"\frequested_by\x18\x03 \x01(\tR\vrequestedBy\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\"C\n" +
+	"\x1dAcknowledgeRecoveriesResponse\x12\"\n" +
+	"\facknowledged\x18\x01 \x01(\x05R\facknowledged*\xe8\x01\n" +
+	"\x0fRecoveryOutcome\x12 \n" +
+	"\x1cRECOVERY_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18RECOVERY_OUTCOME_RUNNING\x10\x01\x12\x1e\n" +
+	"\x1aRECOVERY_OUTCOME_SUCCEEDED\x10\x02\x12\x1b\n" +
+	"\x17RECOVERY_OUTCOME_FAILED\x10\x03\x12\x1c\n" +
+	"\x18RECOVERY_OUTCOME_SKIPPED\x10\x04\x12\x1c\n" +
+	"\x18RECOVERY_OUTCOME_ABORTED\x10\x05\x12\x1c\n" +
+	"\x18RECOVERY_OUTCOME_DRY_RUN\x10\x062\xda\n" +
+	"\n" +
 	"\x0fRecoveryService\x12\x93\x01\n" +
 	"\x13GetGlobalRecoveries\x12-.vigil.recovery.v1.GetGlobalRecoveriesRequest\x1a..vigil.recovery.v1.GetGlobalRecoveriesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/recovery-mode\x12\x96\x01\n" +
 	"\x13SetGlobalRecoveries\x12-.vigil.recovery.v1.SetGlobalRecoveriesRequest\x1a..vigil.recovery.v1.SetGlobalRecoveriesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/recovery-mode\x12\xa9\x01\n" +
 	"\rBeginDowntime\x12'.vigil.recovery.v1.BeginDowntimeRequest\x1a(.vigil.recovery.v1.BeginDowntimeResponse\"E\x82\xd3\xe4\x93\x02?:\x01*\":/api/v1/instances/{instance.host}/{instance.port}/downtime\x12\xa0\x01\n" +
 	"\vEndDowntime\x12%.vigil.recovery.v1.EndDowntimeRequest\x1a&.vigil.recovery.v1.EndDowntimeResponse\"B\x82\xd3\xe4\x93\x02<*:/api/v1/instances/{instance.host}/{instance.port}/downtime\x12}\n" +
-	"\rListDowntimes\x12'.vigil.recovery.v1.ListDowntimesRequest\x1a(.vigil.recovery.v1.ListDowntimesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/downtimesB>Z<github.com/vigil-db/vigil/proto/vigil/recovery/v1;recoveryv1b\x06proto3"
+	"\rListDowntimes\x12'.vigil.recovery.v1.ListDowntimesRequest\x1a(.vigil.recovery.v1.ListDowntimesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/downtimes\x12\x81\x01\n" +
+	"\x0eListRecoveries\x12(.vigil.recovery.v1.ListRecoveriesRequest\x1a).vigil.recovery.v1.ListRecoveriesResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/api/v1/recoveries\x12}\n" +
+	"\vGetRecovery\x12%.vigil.recovery.v1.GetRecoveryRequest\x1a&.vigil.recovery.v1.GetRecoveryResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/api/v1/recoveries/{id}\x12\x9e\x01\n" +
+	"\x15ListBlockedRecoveries\x12/.vigil.recovery.v1.ListBlockedRecoveriesRequest\x1a0.vigil.recovery.v1.ListBlockedRecoveriesResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/v1/recoveries:blocked\x12\xa5\x01\n" +
+	"\x15AcknowledgeRecoveries\x12/.vigil.recovery.v1.AcknowledgeRecoveriesRequest\x1a0.vigil.recovery.v1.AcknowledgeRecoveriesResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/api/v1/recoveries:acknowledgeB>Z<github.com/vigil-db/vigil/proto/vigil/recovery/v1;recoveryv1b\x06proto3"
 
 var (
 	file_vigil_recovery_v1_recovery_proto_rawDescOnce sync.Once
@@ -683,51 +1716,92 @@ func file_vigil_recovery_v1_recovery_proto_rawDescGZIP() []byte {
 	return file_vigil_recovery_v1_recovery_proto_rawDescData
 }
 
-var file_vigil_recovery_v1_recovery_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_vigil_recovery_v1_recovery_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_vigil_recovery_v1_recovery_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_vigil_recovery_v1_recovery_proto_goTypes = []any{
-	(*GlobalRecoveries)(nil),            // 0: vigil.recovery.v1.GlobalRecoveries
-	(*GetGlobalRecoveriesRequest)(nil),  // 1: vigil.recovery.v1.GetGlobalRecoveriesRequest
-	(*GetGlobalRecoveriesResponse)(nil), // 2: vigil.recovery.v1.GetGlobalRecoveriesResponse
-	(*SetGlobalRecoveriesRequest)(nil),  // 3: vigil.recovery.v1.SetGlobalRecoveriesRequest
-	(*SetGlobalRecoveriesResponse)(nil), // 4: vigil.recovery.v1.SetGlobalRecoveriesResponse
-	(*Downtime)(nil),                    // 5: vigil.recovery.v1.Downtime
-	(*BeginDowntimeRequest)(nil),        // 6: vigil.recovery.v1.BeginDowntimeRequest
-	(*BeginDowntimeResponse)(nil),       // 7: vigil.recovery.v1.BeginDowntimeResponse
-	(*EndDowntimeRequest)(nil),          // 8: vigil.recovery.v1.EndDowntimeRequest
-	(*EndDowntimeResponse)(nil),         // 9: vigil.recovery.v1.EndDowntimeResponse
-	(*ListDowntimesRequest)(nil),        // 10: vigil.recovery.v1.ListDowntimesRequest
-	(*ListDowntimesResponse)(nil),       // 11: vigil.recovery.v1.ListDowntimesResponse
-	(*timestamppb.Timestamp)(nil),       // 12: google.protobuf.Timestamp
-	(*v1.InstanceKey)(nil),              // 13: vigil.topology.v1.InstanceKey
-	(*durationpb.Duration)(nil),         // 14: google.protobuf.Duration
+	(RecoveryOutcome)(0),                  // 0: vigil.recovery.v1.RecoveryOutcome
+	(*GlobalRecoveries)(nil),              // 1: vigil.recovery.v1.GlobalRecoveries
+	(*GetGlobalRecoveriesRequest)(nil),    // 2: vigil.recovery.v1.GetGlobalRecoveriesRequest
+	(*GetGlobalRecoveriesResponse)(nil),   // 3: vigil.recovery.v1.GetGlobalRecoveriesResponse
+	(*SetGlobalRecoveriesRequest)(nil),    // 4: vigil.recovery.v1.SetGlobalRecoveriesRequest
+	(*SetGlobalRecoveriesResponse)(nil),   // 5: vigil.recovery.v1.SetGlobalRecoveriesResponse
+	(*Downtime)(nil),                      // 6: vigil.recovery.v1.Downtime
+	(*BeginDowntimeRequest)(nil),          // 7: vigil.recovery.v1.BeginDowntimeRequest
+	(*BeginDowntimeResponse)(nil),         // 8: vigil.recovery.v1.BeginDowntimeResponse
+	(*EndDowntimeRequest)(nil),            // 9: vigil.recovery.v1.EndDowntimeRequest
+	(*EndDowntimeResponse)(nil),           // 10: vigil.recovery.v1.EndDowntimeResponse
+	(*ListDowntimesRequest)(nil),          // 11: vigil.recovery.v1.ListDowntimesRequest
+	(*ListDowntimesResponse)(nil),         // 12: vigil.recovery.v1.ListDowntimesResponse
+	(*Recovery)(nil),                      // 13: vigil.recovery.v1.Recovery
+	(*RecoveryPhase)(nil),                 // 14: vigil.recovery.v1.RecoveryPhase
+	(*RecoveryStep)(nil),                  // 15: vigil.recovery.v1.RecoveryStep
+	(*LostReplica)(nil),                   // 16: vigil.recovery.v1.LostReplica
+	(*ListRecoveriesRequest)(nil),         // 17: vigil.recovery.v1.ListRecoveriesRequest
+	(*ListRecoveriesResponse)(nil),        // 18: vigil.recovery.v1.ListRecoveriesResponse
+	(*GetRecoveryRequest)(nil),            // 19: vigil.recovery.v1.GetRecoveryRequest
+	(*GetRecoveryResponse)(nil),           // 20: vigil.recovery.v1.GetRecoveryResponse
+	(*ListBlockedRecoveriesRequest)(nil),  // 21: vigil.recovery.v1.ListBlockedRecoveriesRequest
+	(*BlockedCluster)(nil),                // 22: vigil.recovery.v1.BlockedCluster
+	(*ListBlockedRecoveriesResponse)(nil), // 23: vigil.recovery.v1.ListBlockedRecoveriesResponse
+	(*AcknowledgeRecoveriesRequest)(nil),  // 24: vigil.recovery.v1.AcknowledgeRecoveriesRequest
+	(*AcknowledgeRecoveriesResponse)(nil), // 25: vigil.recovery.v1.AcknowledgeRecoveriesResponse
+	(*timestamppb.Timestamp)(nil),         // 26: google.protobuf.Timestamp
+	(*v1.InstanceKey)(nil),                // 27: vigil.topology.v1.InstanceKey
+	(*durationpb.Duration)(nil),           // 28: google.protobuf.Duration
 }
 var file_vigil_recovery_v1_recovery_proto_depIdxs = []int32{
-	12, // 0: vigil.recovery.v1.GlobalRecoveries.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 1: vigil.recovery.v1.GetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
-	0,  // 2: vigil.recovery.v1.SetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
-	13, // 3: vigil.recovery.v1.Downtime.instance:type_name -> vigil.topology.v1.InstanceKey
-	12, // 4: vigil.recovery.v1.Downtime.started_at:type_name -> google.protobuf.Timestamp
-	12, // 5: vigil.recovery.v1.Downtime.ends_at:type_name -> google.protobuf.Timestamp
-	13, // 6: vigil.recovery.v1.BeginDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	14, // 7: vigil.recovery.v1.BeginDowntimeRequest.duration:type_name -> google.protobuf.Duration
-	5,  // 8: vigil.recovery.v1.BeginDowntimeResponse.downtime:type_name -> vigil.recovery.v1.Downtime
-	13, // 9: vigil.recovery.v1.EndDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	5,  // 10: vigil.recovery.v1.ListDowntimesResponse.downtimes:type_name -> vigil.recovery.v1.Downtime
-	1,  // 11: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:input_type -> vigil.recovery.v1.GetGlobalRecoveriesRequest
-	3,  // 12: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:input_type -> vigil.recovery.v1.SetGlobalRecoveriesRequest
-	6,  // 13: vigil.recovery.v1.RecoveryService.BeginDowntime:input_type -> vigil.recovery.v1.BeginDowntimeRequest
-	8,  // 14: vigil.recovery.v1.RecoveryService.EndDowntime:input_type -> vigil.recovery.v1.EndDowntimeRequest
-	10, // 15: vigil.recovery.v1.RecoveryService.ListDowntimes:input_type -> vigil.recovery.v1.ListDowntimesRequest
-	2,  // 16: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:output_type -> vigil.recovery.v1.GetGlobalRecoveriesResponse
-	4,  // 17: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:output_type -> vigil.recovery.v1.SetGlobalRecoveriesResponse
-	7,  // 18: vigil.recovery.v1.RecoveryService.BeginDowntime:output_type -> vigil.recovery.v1.BeginDowntimeResponse
-	9,  // 19: vigil.recovery.v1.RecoveryService.EndDowntime:output_type -> vigil.recovery.v1.EndDowntimeResponse
-	11, // 20: vigil.recovery.v1.RecoveryService.ListDowntimes:output_type -> vigil.recovery.v1.ListDowntimesResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	26, // 0: vigil.recovery.v1.GlobalRecoveries.updated_at:type_name -> google.protobuf.Timestamp
+	1,  // 1: vigil.recovery.v1.GetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
+	1,  // 2: vigil.recovery.v1.SetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
+	27, // 3: vigil.recovery.v1.Downtime.instance:type_name -> vigil.topology.v1.InstanceKey
+	26, // 4: vigil.recovery.v1.Downtime.started_at:type_name -> google.protobuf.Timestamp
+	26, // 5: vigil.recovery.v1.Downtime.ends_at:type_name -> google.protobuf.Timestamp
+	27, // 6: vigil.recovery.v1.BeginDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	28, // 7: vigil.recovery.v1.BeginDowntimeRequest.duration:type_name -> google.protobuf.Duration
+	6,  // 8: vigil.recovery.v1.BeginDowntimeResponse.downtime:type_name -> vigil.recovery.v1.Downtime
+	27, // 9: vigil.recovery.v1.EndDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	6,  // 10: vigil.recovery.v1.ListDowntimesResponse.downtimes:type_name -> vigil.recovery.v1.Downtime
+	27, // 11: vigil.recovery.v1.Recovery.failed_instance:type_name -> vigil.topology.v1.InstanceKey
+	27, // 12: vigil.recovery.v1.Recovery.successor:type_name -> vigil.topology.v1.InstanceKey
+	16, // 13: vigil.recovery.v1.Recovery.lost_replicas:type_name -> vigil.recovery.v1.LostReplica
+	0,  // 14: vigil.recovery.v1.Recovery.outcome:type_name -> vigil.recovery.v1.RecoveryOutcome
+	26, // 15: vigil.recovery.v1.Recovery.started_at:type_name -> google.protobuf.Timestamp
+	26, // 16: vigil.recovery.v1.Recovery.ended_at:type_name -> google.protobuf.Timestamp
+	14, // 17: vigil.recovery.v1.Recovery.phases:type_name -> vigil.recovery.v1.RecoveryPhase
+	15, // 18: vigil.recovery.v1.Recovery.steps:type_name -> vigil.recovery.v1.RecoveryStep
+	26, // 19: vigil.recovery.v1.Recovery.acknowledged_at:type_name -> google.protobuf.Timestamp
+	28, // 20: vigil.recovery.v1.RecoveryPhase.took:type_name -> google.protobuf.Duration
+	27, // 21: vigil.recovery.v1.RecoveryStep.instance:type_name -> vigil.topology.v1.InstanceKey
+	26, // 22: vigil.recovery.v1.RecoveryStep.at:type_name -> google.protobuf.Timestamp
+	28, // 23: vigil.recovery.v1.RecoveryStep.took:type_name -> google.protobuf.Duration
+	27, // 24: vigil.recovery.v1.LostReplica.instance:type_name -> vigil.topology.v1.InstanceKey
+	13, // 25: vigil.recovery.v1.ListRecoveriesResponse.recoveries:type_name -> vigil.recovery.v1.Recovery
+	13, // 26: vigil.recovery.v1.GetRecoveryResponse.recovery:type_name -> vigil.recovery.v1.Recovery
+	26, // 27: vigil.recovery.v1.BlockedCluster.blocked_until:type_name -> google.protobuf.Timestamp
+	22, // 28: vigil.recovery.v1.ListBlockedRecoveriesResponse.clusters:type_name -> vigil.recovery.v1.BlockedCluster
+	2,  // 29: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:input_type -> vigil.recovery.v1.GetGlobalRecoveriesRequest
+	4,  // 30: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:input_type -> vigil.recovery.v1.SetGlobalRecoveriesRequest
+	7,  // 31: vigil.recovery.v1.RecoveryService.BeginDowntime:input_type -> vigil.recovery.v1.BeginDowntimeRequest
+	9,  // 32: vigil.recovery.v1.RecoveryService.EndDowntime:input_type -> vigil.recovery.v1.EndDowntimeRequest
+	11, // 33: vigil.recovery.v1.RecoveryService.ListDowntimes:input_type -> vigil.recovery.v1.ListDowntimesRequest
+	17, // 34: vigil.recovery.v1.RecoveryService.ListRecoveries:input_type -> vigil.recovery.v1.ListRecoveriesRequest
+	19, // 35: vigil.recovery.v1.RecoveryService.GetRecovery:input_type -> vigil.recovery.v1.GetRecoveryRequest
+	21, // 36: vigil.recovery.v1.RecoveryService.ListBlockedRecoveries:input_type -> vigil.recovery.v1.ListBlockedRecoveriesRequest
+	24, // 37: vigil.recovery.v1.RecoveryService.AcknowledgeRecoveries:input_type -> vigil.recovery.v1.AcknowledgeRecoveriesRequest
+	3,  // 38: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:output_type -> vigil.recovery.v1.GetGlobalRecoveriesResponse
+	5,  // 39: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:output_type -> vigil.recovery.v1.SetGlobalRecoveriesResponse
+	8,  // 40: vigil.recovery.v1.RecoveryService.BeginDowntime:output_type -> vigil.recovery.v1.BeginDowntimeResponse
+	10, // 41: vigil.recovery.v1.RecoveryService.EndDowntime:output_type -> vigil.recovery.v1.EndDowntimeResponse
+	12, // 42: vigil.recovery.v1.RecoveryService.ListDowntimes:output_type -> vigil.recovery.v1.ListDowntimesResponse
+	18, // 43: vigil.recovery.v1.RecoveryService.ListRecoveries:output_type -> vigil.recovery.v1.ListRecoveriesResponse
+	20, // 44: vigil.recovery.v1.RecoveryService.GetRecovery:output_type -> vigil.recovery.v1.GetRecoveryResponse
+	23, // 45: vigil.recovery.v1.RecoveryService.ListBlockedRecoveries:output_type -> vigil.recovery.v1.ListBlockedRecoveriesResponse
+	25, // 46: vigil.recovery.v1.RecoveryService.AcknowledgeRecoveries:output_type -> vigil.recovery.v1.AcknowledgeRecoveriesResponse
+	38, // [38:47] is the sub-list for method output_type
+	29, // [29:38] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_vigil_recovery_v1_recovery_proto_init() }
@@ -740,13 +1814,14 @@ func file_vigil_recovery_v1_recovery_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_recovery_v1_recovery_proto_rawDesc), len(file_vigil_recovery_v1_recovery_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   12,
+			NumEnums:      1,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_vigil_recovery_v1_recovery_proto_goTypes,
 		DependencyIndexes: file_vigil_recovery_v1_recovery_proto_depIdxs,
+		EnumInfos:         file_vigil_recovery_v1_recovery_proto_enumTypes,
 		MessageInfos:      file_vigil_recovery_v1_recovery_proto_msgTypes,
 	}.Build()
 	File_vigil_recovery_v1_recovery_proto = out.File

@@ -19,11 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RecoveryService_GetGlobalRecoveries_FullMethodName = "/vigil.recovery.v1.RecoveryService/GetGlobalRecoveries"
-	RecoveryService_SetGlobalRecoveries_FullMethodName = "/vigil.recovery.v1.RecoveryService/SetGlobalRecoveries"
-	RecoveryService_BeginDowntime_FullMethodName       = "/vigil.recovery.v1.RecoveryService/BeginDowntime"
-	RecoveryService_EndDowntime_FullMethodName         = "/vigil.recovery.v1.RecoveryService/EndDowntime"
-	RecoveryService_ListDowntimes_FullMethodName       = "/vigil.recovery.v1.RecoveryService/ListDowntimes"
+	RecoveryService_GetGlobalRecoveries_FullMethodName   = "/vigil.recovery.v1.RecoveryService/GetGlobalRecoveries"
+	RecoveryService_SetGlobalRecoveries_FullMethodName   = "/vigil.recovery.v1.RecoveryService/SetGlobalRecoveries"
+	RecoveryService_BeginDowntime_FullMethodName         = "/vigil.recovery.v1.RecoveryService/BeginDowntime"
+	RecoveryService_EndDowntime_FullMethodName           = "/vigil.recovery.v1.RecoveryService/EndDowntime"
+	RecoveryService_ListDowntimes_FullMethodName         = "/vigil.recovery.v1.RecoveryService/ListDowntimes"
+	RecoveryService_ListRecoveries_FullMethodName        = "/vigil.recovery.v1.RecoveryService/ListRecoveries"
+	RecoveryService_GetRecovery_FullMethodName           = "/vigil.recovery.v1.RecoveryService/GetRecovery"
+	RecoveryService_ListBlockedRecoveries_FullMethodName = "/vigil.recovery.v1.RecoveryService/ListBlockedRecoveries"
+	RecoveryService_AcknowledgeRecoveries_FullMethodName = "/vigil.recovery.v1.RecoveryService/AcknowledgeRecoveries"
 )
 
 // RecoveryServiceClient is the client API for RecoveryService service.
@@ -43,6 +47,17 @@ type RecoveryServiceClient interface {
 	EndDowntime(ctx context.Context, in *EndDowntimeRequest, opts ...grpc.CallOption) (*EndDowntimeResponse, error)
 	// ListDowntimes lists the downtimes in force.
 	ListDowntimes(ctx context.Context, in *ListDowntimesRequest, opts ...grpc.CallOption) (*ListDowntimesResponse, error)
+	// ListRecoveries lists recoveries, newest first: those that ran, and
+	// those a gate stopped, with the gate.
+	ListRecoveries(ctx context.Context, in *ListRecoveriesRequest, opts ...grpc.CallOption) (*ListRecoveriesResponse, error)
+	// GetRecovery returns one recovery with its steps.
+	GetRecovery(ctx context.Context, in *GetRecoveryRequest, opts ...grpc.CallOption) (*GetRecoveryResponse, error)
+	// ListBlockedRecoveries lists the clusters where automated recovery is
+	// blocked by a recent recovery that nobody acknowledged.
+	ListBlockedRecoveries(ctx context.Context, in *ListBlockedRecoveriesRequest, opts ...grpc.CallOption) (*ListBlockedRecoveriesResponse, error)
+	// AcknowledgeRecoveries acknowledges the recoveries of a cluster, or all
+	// of them, lifting the anti-flapping block they hold.
+	AcknowledgeRecoveries(ctx context.Context, in *AcknowledgeRecoveriesRequest, opts ...grpc.CallOption) (*AcknowledgeRecoveriesResponse, error)
 }
 
 type recoveryServiceClient struct {
@@ -103,6 +118,46 @@ func (c *recoveryServiceClient) ListDowntimes(ctx context.Context, in *ListDownt
 	return out, nil
 }
 
+func (c *recoveryServiceClient) ListRecoveries(ctx context.Context, in *ListRecoveriesRequest, opts ...grpc.CallOption) (*ListRecoveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRecoveriesResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_ListRecoveries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) GetRecovery(ctx context.Context, in *GetRecoveryRequest, opts ...grpc.CallOption) (*GetRecoveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRecoveryResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_GetRecovery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) ListBlockedRecoveries(ctx context.Context, in *ListBlockedRecoveriesRequest, opts ...grpc.CallOption) (*ListBlockedRecoveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBlockedRecoveriesResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_ListBlockedRecoveries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) AcknowledgeRecoveries(ctx context.Context, in *AcknowledgeRecoveriesRequest, opts ...grpc.CallOption) (*AcknowledgeRecoveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcknowledgeRecoveriesResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_AcknowledgeRecoveries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RecoveryServiceServer is the server API for RecoveryService service.
 // All implementations must embed UnimplementedRecoveryServiceServer
 // for forward compatibility.
@@ -120,6 +175,17 @@ type RecoveryServiceServer interface {
 	EndDowntime(context.Context, *EndDowntimeRequest) (*EndDowntimeResponse, error)
 	// ListDowntimes lists the downtimes in force.
 	ListDowntimes(context.Context, *ListDowntimesRequest) (*ListDowntimesResponse, error)
+	// ListRecoveries lists recoveries, newest first: those that ran, and
+	// those a gate stopped, with the gate.
+	ListRecoveries(context.Context, *ListRecoveriesRequest) (*ListRecoveriesResponse, error)
+	// GetRecovery returns one recovery with its steps.
+	GetRecovery(context.Context, *GetRecoveryRequest) (*GetRecoveryResponse, error)
+	// ListBlockedRecoveries lists the clusters where automated recovery is
+	// blocked by a recent recovery that nobody acknowledged.
+	ListBlockedRecoveries(context.Context, *ListBlockedRecoveriesRequest) (*ListBlockedRecoveriesResponse, error)
+	// AcknowledgeRecoveries acknowledges the recoveries of a cluster, or all
+	// of them, lifting the anti-flapping block they hold.
+	AcknowledgeRecoveries(context.Context, *AcknowledgeRecoveriesRequest) (*AcknowledgeRecoveriesResponse, error)
 	mustEmbedUnimplementedRecoveryServiceServer()
 }
 
@@ -144,6 +210,18 @@ func (UnimplementedRecoveryServiceServer) EndDowntime(context.Context, *EndDownt
 }
 func (UnimplementedRecoveryServiceServer) ListDowntimes(context.Context, *ListDowntimesRequest) (*ListDowntimesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDowntimes not implemented")
+}
+func (UnimplementedRecoveryServiceServer) ListRecoveries(context.Context, *ListRecoveriesRequest) (*ListRecoveriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRecoveries not implemented")
+}
+func (UnimplementedRecoveryServiceServer) GetRecovery(context.Context, *GetRecoveryRequest) (*GetRecoveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRecovery not implemented")
+}
+func (UnimplementedRecoveryServiceServer) ListBlockedRecoveries(context.Context, *ListBlockedRecoveriesRequest) (*ListBlockedRecoveriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBlockedRecoveries not implemented")
+}
+func (UnimplementedRecoveryServiceServer) AcknowledgeRecoveries(context.Context, *AcknowledgeRecoveriesRequest) (*AcknowledgeRecoveriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcknowledgeRecoveries not implemented")
 }
 func (UnimplementedRecoveryServiceServer) mustEmbedUnimplementedRecoveryServiceServer() {}
 func (UnimplementedRecoveryServiceServer) testEmbeddedByValue()                         {}
@@ -256,6 +334,78 @@ func _RecoveryService_ListDowntimes_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RecoveryService_ListRecoveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRecoveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).ListRecoveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_ListRecoveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).ListRecoveries(ctx, req.(*ListRecoveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_GetRecovery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRecoveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).GetRecovery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_GetRecovery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).GetRecovery(ctx, req.(*GetRecoveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_ListBlockedRecoveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBlockedRecoveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).ListBlockedRecoveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_ListBlockedRecoveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).ListBlockedRecoveries(ctx, req.(*ListBlockedRecoveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_AcknowledgeRecoveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcknowledgeRecoveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).AcknowledgeRecoveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_AcknowledgeRecoveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).AcknowledgeRecoveries(ctx, req.(*AcknowledgeRecoveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RecoveryService_ServiceDesc is the grpc.ServiceDesc for RecoveryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -282,6 +432,22 @@ var RecoveryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDowntimes",
 			Handler:    _RecoveryService_ListDowntimes_Handler,
+		},
+		{
+			MethodName: "ListRecoveries",
+			Handler:    _RecoveryService_ListRecoveries_Handler,
+		},
+		{
+			MethodName: "GetRecovery",
+			Handler:    _RecoveryService_GetRecovery_Handler,
+		},
+		{
+			MethodName: "ListBlockedRecoveries",
+			Handler:    _RecoveryService_ListBlockedRecoveries_Handler,
+		},
+		{
+			MethodName: "AcknowledgeRecoveries",
+			Handler:    _RecoveryService_AcknowledgeRecoveries_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,154 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/vigil-db/vigil/pkg/store"
+	"github.com/vigil-db/vigil/pkg/store/internal/rules"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+)
+
+// SaveRecovery implements store.Store. The acknowledgement lives in columns
+// of its own, so that saving a recovery never undoes one.
+func (s *Store) SaveRecovery(ctx context.Context, r *recoveryv1.Recovery) error {
+	if err := rules.Recovery(r); err != nil {
+		return fmt.Errorf("save recovery: %w", err)
+	}
+	r = proto.CloneOf(r)
+	r.AcknowledgedAt, r.AcknowledgedBy, r.AcknowledgeComment = nil, "", ""
+	blob, err := proto.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("save recovery %q: %w", r.GetId(), err)
+	}
+	_, err = s.pool.Exec(ctx, `
+		INSERT INTO recoveries (id, detection_id, cluster, cluster_alias, started_at, recovery, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET
+			detection_id = excluded.detection_id, cluster = excluded.cluster,
+			cluster_alias = excluded.cluster_alias, started_at = excluded.started_at,
+			recovery = excluded.recovery, updated_at = excluded.updated_at`,
+		r.GetId(), r.GetDetectionId(), r.GetCluster(), r.GetClusterAlias(),
+		rules.Time(r.GetStartedAt().AsTime()), blob, rules.Now())
+	if err != nil {
+		return fmt.Errorf("save recovery %q: %w", r.GetId(), err)
+	}
+	return nil
+}
+
+// recoveryColumns are read by scanRecovery, in order.
+const recoveryColumns = "id, started_at, recovery, acknowledged_at, acknowledged_by, acknowledge_comment"
+
+// scanRecovery reads one row of recoveryColumns.
+func scanRecovery(row pgx.Row) (*recoveryv1.Recovery, time.Time, error) {
+	var (
+		id, by, comment string
+		started         time.Time
+		acked           *time.Time
+		blob            []byte
+	)
+	if err := row.Scan(&id, &started, &blob, &acked, &by, &comment); err != nil {
+		return nil, time.Time{}, err
+	}
+	r := new(recoveryv1.Recovery)
+	if err := proto.Unmarshal(blob, r); err != nil {
+		return nil, time.Time{}, fmt.Errorf("unmarshal recovery %q: %w", id, err)
+	}
+	if acked != nil {
+		r.AcknowledgedAt = timestamppb.New(acked.UTC())
+		r.AcknowledgedBy, r.AcknowledgeComment = by, comment
+	}
+	return r, started.UTC(), nil
+}
+
+// GetRecovery implements store.Store.
+func (s *Store) GetRecovery(ctx context.Context, id string) (*recoveryv1.Recovery, error) {
+	r, _, err := scanRecovery(s.pool.QueryRow(ctx, "SELECT "+recoveryColumns+" FROM recoveries WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("recovery %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get recovery %q: %w", id, err)
+	}
+	return r, nil
+}
+
+// ListRecoveries implements store.Store with keyset pagination on
+// (started_at, id), reading one more row than the page.
+func (s *Store) ListRecoveries(ctx context.Context, f store.RecoveryFilter) ([]*recoveryv1.Recovery, string, error) {
+	size, after, paged, err := rules.RecoveryPage(f)
+	if err != nil {
+		return nil, "", fmt.Errorf("list recoveries: %w", err)
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.Cluster != "" {
+		p := arg(f.Cluster)
+		where = append(where, "(cluster = "+p+" OR cluster_alias = "+p+")")
+	}
+	if f.DetectionID != "" {
+		where = append(where, "detection_id = "+arg(f.DetectionID))
+	}
+	if paged {
+		where = append(where, "(started_at, id) < ("+arg(after.At)+", "+arg(after.ID)+")")
+	}
+	sql := "SELECT " + recoveryColumns + " FROM recoveries"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY started_at DESC, id DESC LIMIT " + arg(size+1)
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list recoveries: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out  []*recoveryv1.Recovery
+		last rules.Cursor
+	)
+	for rows.Next() {
+		if len(out) == size {
+			return out, last.Token(), nil
+		}
+		r, started, err := scanRecovery(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list recoveries: %w", err)
+		}
+		r.Steps = nil
+		out = append(out, r)
+		last = rules.Cursor{At: started, ID: r.GetId()}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list recoveries: %w", err)
+	}
+	return out, "", nil
+}
+
+// AcknowledgeRecoveries implements store.Store.
+func (s *Store) AcknowledgeRecoveries(ctx context.Context, a store.Acknowledgement) (int, error) {
+	if err := rules.Acknowledgement(a); err != nil {
+		return 0, fmt.Errorf("acknowledge recoveries: %w", err)
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE recoveries SET acknowledged_at = $1, acknowledged_by = $2, acknowledge_comment = $3
+		WHERE acknowledged_at IS NULL AND ($4 = '' OR cluster = $4 OR cluster_alias = $4)`,
+		rules.Time(a.At), a.By, a.Comment, a.Cluster)
+	if err != nil {
+		return 0, fmt.Errorf("acknowledge recoveries: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
