@@ -7,6 +7,8 @@ import (
 	"net"
 	"slices"
 
+	"github.com/vigil-db/vigil/pkg/coord"
+	coordbackend "github.com/vigil-db/vigil/pkg/coord/backend"
 	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/process"
@@ -22,6 +24,7 @@ import (
 type App struct {
 	log    *slog.Logger
 	store  store.Store
+	coord  coord.Coordinator
 	addrs  map[string]string
 	parts  []*part
 	failed chan error
@@ -75,6 +78,15 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 		}
 		a.store = st
 	}
+	if cfg.Runs(Recovery) {
+		c, err := coordbackend.Open(cfg.Coordinator)
+		if err != nil {
+			closeAll(listeners)
+			a.closeStore()
+			return nil, err
+		}
+		a.coord = c
+	}
 
 	for _, name := range AllServices {
 		if lis, ok := listeners[name]; ok {
@@ -109,6 +121,14 @@ func (a *App) pointAtLocal(cfg *Config, configured map[string]string) {
 	for i, addr := range cfg.Analyzer.DiscoveryAddrs {
 		cfg.Analyzer.DiscoveryAddrs[i] = local(addr, Discovery)
 	}
+	cfg.Recovery.AnalyzerAddrs = slices.Clone(cfg.Recovery.AnalyzerAddrs)
+	for i, addr := range cfg.Recovery.AnalyzerAddrs {
+		cfg.Recovery.AnalyzerAddrs[i] = local(addr, Analyzer)
+	}
+	cfg.Recovery.DiscoveryAddrs = slices.Clone(cfg.Recovery.DiscoveryAddrs)
+	for i, addr := range cfg.Recovery.DiscoveryAddrs {
+		cfg.Recovery.DiscoveryAddrs[i] = local(addr, Discovery)
+	}
 	cfg.Gateway.DiscoveryAddr = local(cfg.Gateway.DiscoveryAddr, Discovery)
 	cfg.Gateway.AnalyzerAddr = local(cfg.Gateway.AnalyzerAddr, Analyzer)
 	cfg.Gateway.RecoveryAddr = local(cfg.Gateway.RecoveryAddr, Recovery)
@@ -132,7 +152,7 @@ func (a *App) startService(ctx context.Context, name string, cfg Config, creds m
 		}
 		run = grpcService(svc, lis)
 	case Recovery:
-		svc, err := recovery.New(cfg.Recovery, recovery.Deps{Store: a.store, Logger: a.log})
+		svc, err := recovery.New(cfg.Recovery, recovery.Deps{Store: a.store, Coordinator: a.coord, Credentials: creds, Logger: a.log})
 		if err != nil {
 			lis.Close()
 			return err
@@ -197,6 +217,12 @@ func (a *App) stop() {
 }
 
 func (a *App) closeStore() {
+	if a.coord != nil {
+		if err := a.coord.Close(); err != nil {
+			a.log.Warn("coordinator not closed cleanly", "err", err)
+		}
+		a.coord = nil
+	}
 	if a.store != nil {
 		a.store.Close()
 		a.store = nil

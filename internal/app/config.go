@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vigil-db/vigil/pkg/config"
+	coordbackend "github.com/vigil-db/vigil/pkg/coord/backend"
 	"github.com/vigil-db/vigil/pkg/store/backend"
 
 	"github.com/vigil-db/vigil/services/analyzer"
@@ -38,6 +39,9 @@ type Config struct {
 	Services []string `yaml:"services"`
 	// Store is a PostgreSQL URL, or "memory". Also VIGIL_STORE_URL.
 	Store string `yaml:"store"`
+	// Coordinator is "local" (one process) or an etcd URL,
+	// etcd://host:port[,host:port]/namespace. Also VIGIL_COORDINATOR.
+	Coordinator string `yaml:"coordinator"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel  string           `yaml:"log_level"`
 	Discovery discovery.Config `yaml:"discovery"`
@@ -49,13 +53,14 @@ type Config struct {
 // DefaultConfig runs everything on loopback against a local PostgreSQL.
 func DefaultConfig() Config {
 	return Config{
-		Services:  AllServices,
-		Store:     "postgres://postgres@127.0.0.1:5432/vigil?sslmode=disable",
-		LogLevel:  "info",
-		Discovery: discovery.DefaultConfig(),
-		Analyzer:  analyzer.DefaultConfig(),
-		Recovery:  recovery.DefaultConfig(),
-		Gateway:   gateway.DefaultConfig(),
+		Services:    AllServices,
+		Store:       "postgres://postgres@127.0.0.1:5432/vigil?sslmode=disable",
+		Coordinator: coordbackend.Local,
+		LogLevel:    "info",
+		Discovery:   discovery.DefaultConfig(),
+		Analyzer:    analyzer.DefaultConfig(),
+		Recovery:    recovery.DefaultConfig(),
+		Gateway:     gateway.DefaultConfig(),
 	}
 }
 
@@ -71,6 +76,9 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("VIGIL_STORE_URL"); v != "" {
 		cfg.Store = v
+	}
+	if v := getenv("VIGIL_COORDINATOR"); v != "" {
+		cfg.Coordinator = v
 	}
 	if v := getenv("VIGIL_SERVICES"); v != "" {
 		cfg.Services = strings.Split(v, ",")

@@ -62,6 +62,9 @@ type Shared struct {
 	// Store is the store key, or VIGIL_STORE_URL when that is set: a
 	// PostgreSQL URL, "memory", or empty when neither is.
 	Store string
+	// Coordinator is the coordinator key, or VIGIL_COORDINATOR when that
+	// is set: "local" (the default) or an etcd URL.
+	Coordinator string
 	// Logger logs at the log_level key, info by default.
 	Logger *slog.Logger
 }
@@ -77,15 +80,18 @@ func (c *Command) Load(args []string, cfg Config) (Shared, error) {
 	if err := ParseFlags(c.flags, args); err != nil {
 		return Shared{}, err
 	}
-	store, logLevel := "", "info"
+	store, coordinator, logLevel := "", "local", "info"
 	if *c.configPath != "" {
-		sections := map[string]any{"store": &store, "log_level": &logLevel, c.section: cfg}
+		sections := map[string]any{"store": &store, "coordinator": &coordinator, "log_level": &logLevel, c.section: cfg}
 		if err := config.LoadSections(*c.configPath, sections); err != nil {
 			return Shared{}, err
 		}
 	}
 	if v := c.getenv("VIGIL_STORE_URL"); v != "" {
 		store = v
+	}
+	if v := c.getenv("VIGIL_COORDINATOR"); v != "" {
+		coordinator = v
 	}
 	for _, apply := range c.overrides {
 		apply()
@@ -97,7 +103,7 @@ func (c *Command) Load(args []string, cfg Config) (Shared, error) {
 	if err := cfg.Validate(); err != nil {
 		return Shared{}, err
 	}
-	return Shared{Store: store, Logger: logger}, nil
+	return Shared{Store: store, Coordinator: coordinator, Logger: logger}, nil
 }
 
 // Listen listens on the TCP address addr, the listen key of the section.

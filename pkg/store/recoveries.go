@@ -26,8 +26,10 @@ type RecoveryFilter struct {
 
 // Acknowledgement lifts the anti-flapping block of the recoveries it names.
 type Acknowledgement struct {
-	// Cluster is a cluster name or alias; "" acknowledges every cluster.
+	// Cluster is a cluster name or alias, ID one recovery; both ""
+	// acknowledge every recovery.
 	Cluster string
+	ID      string
 	By      string
 	Comment string
 	At      time.Time

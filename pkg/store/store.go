@@ -131,8 +131,8 @@ type Store interface {
 	ListRecoveries(ctx context.Context, f RecoveryFilter) ([]*recoveryv1.Recovery, string, error)
 
 	// AcknowledgeRecoveries sets the acknowledgement on every recovery of
-	// a.Cluster (name or alias; every cluster when empty) not yet
-	// acknowledged and returns how many it set. By and Comment must be
+	// a.Cluster (name or alias) and with a.ID (every recovery when both are
+	// empty) not yet acknowledged, and returns how many it set. By and Comment must be
 	// valid UTF-8 without NUL and At set, or it is refused with
 	// ErrInvalidArgument.
 	AcknowledgeRecoveries(ctx context.Context, a Acknowledgement) (int, error)

@@ -12,7 +12,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/vigil-db/vigil/pkg/coord/local"
 	"github.com/vigil-db/vigil/pkg/grpcx"
+	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/store/memory"
 	"github.com/vigil-db/vigil/pkg/store/postgres"
@@ -92,7 +94,7 @@ func openPostgres(t *testing.T) store.Store {
 // the test ends.
 func startRecovery(t *testing.T, st recovery.Store) recoveryv1.RecoveryServiceClient {
 	t.Helper()
-	svc, err := recovery.New(recovery.DefaultConfig(), recovery.Deps{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	svc, err := recovery.New(recovery.DefaultConfig(), recovery.Deps{Store: st, Coordinator: local.New(), Credentials: mysql.Credentials{User: "vigil"}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,9 @@ func (h *server) SetGlobalRecoveries(ctx context.Context, req *recoveryv1.SetGlo
 		return nil, status.Errorf(codes.Unavailable, "write global recoveries: %v", err)
 	}
 	h.svc.log.Info("global recoveries set", "enabled", g.Enabled, "by", who)
+	if g.Enabled {
+		h.svc.reconsider()
+	}
 	return &recoveryv1.SetGlobalRecoveriesResponse{GlobalRecoveries: globalProto(g)}, nil
 }
 

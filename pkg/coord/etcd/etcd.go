@@ -21,12 +21,25 @@ import (
 type Coordinator struct {
 	client *clientv3.Client
 	prefix string
+	owned  bool // Close closes client
 }
 
 // New returns a coordinator that keeps its keys under /vigil/<namespace>/
 // on client. Closing it does not close client.
 func New(client *clientv3.Client, namespace string) *Coordinator {
 	return &Coordinator{client: client, prefix: "/vigil/" + namespace + "/"}
+}
+
+// Dial connects to the etcd cluster at endpoints and returns a coordinator
+// under namespace that closes its client on Close.
+func Dial(endpoints []string, namespace string) (*Coordinator, error) {
+	client, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
+	}
+	c := New(client, namespace)
+	c.owned = true
+	return c, nil
 }
 
 // NewSession implements coord.Coordinator.
@@ -76,7 +89,12 @@ func (c *Coordinator) Watch(ctx context.Context, prefix string) <-chan coord.Eve
 }
 
 // Close implements coord.Coordinator.
-func (c *Coordinator) Close() error { return nil }
+func (c *Coordinator) Close() error {
+	if c.owned {
+		return c.client.Close()
+	}
+	return nil
+}
 
 type session struct {
 	c *Coordinator

@@ -94,7 +94,8 @@ func (s *Store) AcknowledgeRecoveries(ctx context.Context, a store.Acknowledgeme
 	defer s.mu.Unlock()
 	n := 0
 	for _, r := range s.recoveryRows {
-		if r.GetAcknowledgedAt() != nil || (a.Cluster != "" && r.GetCluster() != a.Cluster && r.GetClusterAlias() != a.Cluster) {
+		if r.GetAcknowledgedAt() != nil || (a.Cluster != "" && r.GetCluster() != a.Cluster && r.GetClusterAlias() != a.Cluster) ||
+			(a.ID != "" && r.GetId() != a.ID) {
 			continue
 		}
 		r.AcknowledgedAt = timestamppb.New(rules.Time(a.At))

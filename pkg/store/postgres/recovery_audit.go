@@ -145,8 +145,8 @@ func (s *Store) AcknowledgeRecoveries(ctx context.Context, a store.Acknowledgeme
 	}
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE recoveries SET acknowledged_at = $1, acknowledged_by = $2, acknowledge_comment = $3
-		WHERE acknowledged_at IS NULL AND ($4 = '' OR cluster = $4 OR cluster_alias = $4)`,
-		rules.Time(a.At), a.By, a.Comment, a.Cluster)
+		WHERE acknowledged_at IS NULL AND ($4 = '' OR cluster = $4 OR cluster_alias = $4) AND ($5 = '' OR id = $5)`,
+		rules.Time(a.At), a.By, a.Comment, a.Cluster, a.ID)
 	if err != nil {
 		return 0, fmt.Errorf("acknowledge recoveries: %w", err)
 	}

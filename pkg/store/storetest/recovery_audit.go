@@ -137,10 +137,15 @@ func testRecoveriesAcknowledge(t *testing.T, s store.Store) {
 	saveRecovery(t, s, recovery("a", "c1", 1))
 	saveRecovery(t, s, recovery("b", "c2", 2))
 	saveRecovery(t, s, recovery("c", "c1", 3))
+	saveRecovery(t, s, recovery("d", "c3", 4))
 
 	n, err := s.AcknowledgeRecoveries(ctx, store.Acknowledgement{Cluster: "c1-alias", By: "ops", Comment: "checked", At: at(10)})
 	if err != nil || n != 2 {
 		t.Fatalf("acknowledge c1 = %d, %v; want 2", n, err)
+	}
+	n, err = s.AcknowledgeRecoveries(ctx, store.Acknowledgement{ID: "d", By: "ops", Comment: "one", At: at(10)})
+	if err != nil || n != 1 {
+		t.Fatalf("acknowledge d = %d, %v; want 1", n, err)
 	}
 	// Saving a recovery again keeps its acknowledgement.
 	saveRecovery(t, s, recovery("a", "c1", 1))

@@ -68,3 +68,8 @@ func (p position) size() uint64 {
 	}
 	return p.mysql.Count()
 }
+
+// CaughtUp reports whether replica executed everything holder did.
+func CaughtUp(replica, holder *topologyv1.Snapshot) bool {
+	return positionOf(replica).contains(positionOf(holder))
+}

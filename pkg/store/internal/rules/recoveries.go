@@ -29,7 +29,7 @@ func Recovery(r *recoveryv1.Recovery) error {
 
 // Acknowledgement checks an acknowledgement for AcknowledgeRecoveries.
 func Acknowledgement(a store.Acknowledgement) error {
-	for name, v := range map[string]string{"cluster": a.Cluster, "by": a.By, "comment": a.Comment} {
+	for name, v := range map[string]string{"cluster": a.Cluster, "id": a.ID, "by": a.By, "comment": a.Comment} {
 		if err := Text(v); err != nil {
 			return fmt.Errorf("%w: acknowledgement: %s %w", store.ErrInvalidArgument, name, err)
 		}

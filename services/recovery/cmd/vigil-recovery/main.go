@@ -2,9 +2,10 @@
 // failure events from the analyzers and runs planned topology operations,
 // serving its API over gRPC.
 //
-// It reads the store, log_level and recovery keys of the shared Vigil
-// configuration file; VIGIL_STORE_URL overrides store, flags override the
-// file.
+// It reads the store, coordinator, log_level and recovery keys of the shared
+// Vigil configuration file; VIGIL_STORE_URL and VIGIL_COORDINATOR override
+// store and coordinator, flags override the file. The MySQL credentials come
+// from the environment, as for discovery.
 package main
 
 import (
@@ -14,6 +15,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	coordbackend "github.com/vigil-db/vigil/pkg/coord/backend"
+	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/process"
 	"github.com/vigil-db/vigil/pkg/store/backend"
 	"github.com/vigil-db/vigil/services/recovery"
@@ -45,7 +48,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer st.Close()
-	svc, err := recovery.New(cfg, recovery.Deps{Store: st, Logger: shared.Logger})
+	creds, err := mysql.LoadCredentials(getenv)
+	if err != nil {
+		return err
+	}
+	c, err := coordbackend.Open(shared.Coordinator)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	svc, err := recovery.New(cfg, recovery.Deps{Store: st, Coordinator: c, Credentials: creds, Logger: shared.Logger})
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func writeConfig(t *testing.T, text string) string {
 }
 
 func TestRunRejectsBadInvocations(t *testing.T) {
-	mem := map[string]string{"VIGIL_STORE_URL": "memory"}
+	mem := map[string]string{"VIGIL_STORE_URL": "memory", "VIGIL_MYSQL_USER": "vigil"}
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +48,8 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{name: "empty listen", args: []string{"--config=" + writeConfig(t, "recovery:\n  listen: \"\"\n")}, env: mem, wantErr: "recovery.listen: empty"},
 		{name: "address in use", args: []string{"--listen=" + busy.Addr().String()}, env: mem, wantErr: "recovery.listen: listen tcp " + busy.Addr().String()},
 		{name: "unreachable PostgreSQL", env: map[string]string{"VIGIL_STORE_URL": "postgres://postgres@127.0.0.1:1/x"}, wantErr: "127.0.0.1:1"},
+		{name: "no credentials", env: map[string]string{"VIGIL_STORE_URL": "memory"}, wantErr: "VIGIL_MYSQL_USER is not set"},
+		{name: "bad coordinator", env: map[string]string{"VIGIL_STORE_URL": "memory", "VIGIL_MYSQL_USER": "vigil", "VIGIL_COORDINATOR": "zookeeper://x"}, wantErr: `coordinator: "zookeeper://x"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +82,7 @@ recovery:
 discovery:
   not_recoverys_business: true
 `)
-	env := map[string]string{"VIGIL_STORE_URL": "memory"}
+	env := map[string]string{"VIGIL_STORE_URL": "memory", "VIGIL_MYSQL_USER": "vigil"}
 	run := func(ctx context.Context, ready func(string)) error {
 		return run(ctx, []string{"--config", path, "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, &bytes.Buffer{}, ready)
 	}

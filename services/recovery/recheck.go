@@ -1,0 +1,146 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vigil-db/vigil/pkg/topology"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
+	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+)
+
+// target is a failed instance as the re-check found it.
+type target struct {
+	key          topology.InstanceKey
+	intermediate bool
+	// master is an intermediate master's own master.
+	master   topology.InstanceKey
+	lastGood *topologyv1.Snapshot
+	// replicas are its direct replicas that answered the re-check.
+	replicas []topology.InstanceKey
+}
+
+// recheck probes the failed instance and its replicas again through
+// discovery and confirms the failure on those fresh snapshots: the instance
+// must not answer, the failure must not be Vigil's own access problem, and
+// no replica may still replicate from it. It returns the gate and reason
+// when the failure is not confirmed.
+func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed topology.InstanceKey) (target, string, string) {
+	t := target{key: failed, intermediate: d.GetSuggestedAction() == analyzerv1.Action_ACTION_RECOVER_INTERMEDIATE_MASTER}
+	inst, err := s.store.GetInstance(ctx, failed)
+	if err != nil {
+		return t, GateRecheck, "failed instance unreadable from the store: " + err.Error()
+	}
+	t.lastGood = inst.LastGood
+	if t.intermediate {
+		src, ok := sourceOf(t.lastGood)
+		if !ok {
+			return t, GateRecheck, "the intermediate master's own master is unknown"
+		}
+		t.master = src
+	}
+	replicas, err := s.replicasOf(ctx, failed)
+	if err != nil {
+		return t, GateRecheck, "replicas unreadable from the store: " + err.Error()
+	}
+	snaps, err := s.probeNow(ctx, append([]topology.InstanceKey{failed}, replicas...))
+	if err != nil {
+		return t, GateRecheck, "re-probe failed: " + err.Error()
+	}
+	self := snaps[0]
+	switch {
+	case topology.IsGood(self):
+		return t, GateRecheck, "failure gone: " + failed.String() + " answers again"
+	case topology.IsAccessProblem(self.GetErrorClass()):
+		return t, GateRecheck, "Vigil cannot log in to " + failed.String() + " (" + self.GetError() + "): not a failure of the server"
+	}
+	var replicating, silent []string
+	for i, k := range replicas {
+		snap := snaps[i+1]
+		if !topology.IsGood(snap) {
+			silent = append(silent, k.String())
+			continue
+		}
+		ch := channelFrom(snap, failed)
+		if ch == nil {
+			continue // moved elsewhere since the store was written
+		}
+		if ch.GetIoThread() == topologyv1.ThreadState_THREAD_STATE_YES {
+			replicating = append(replicating, k.String())
+			continue
+		}
+		t.replicas = append(t.replicas, k)
+	}
+	switch {
+	case len(replicating) > 0:
+		return t, GateRecheck, fmt.Sprintf("replicas still replicate from %s: %s", failed, strings.Join(replicating, ", "))
+	case len(t.replicas) == 0:
+		return t, GateRecheck, fmt.Sprintf("no replica of %s answers (%s)", failed, strings.Join(silent, ", "))
+	}
+	return t, "", ""
+}
+
+// replicasOf lists the stored instances whose latest or last good snapshot
+// replicates from key.
+func (s *Service) replicasOf(ctx context.Context, key topology.InstanceKey) ([]topology.InstanceKey, error) {
+	all, err := s.store.ListInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []topology.InstanceKey
+	for _, inst := range all {
+		if src, ok := sourceOf(inst.Snapshot); ok && src == key {
+			out = append(out, inst.Key)
+			continue
+		}
+		if src, ok := sourceOf(inst.LastGood); ok && src == key {
+			out = append(out, inst.Key)
+		}
+	}
+	return out, nil
+}
+
+// probeNow asks the discovery members, in order, to probe keys now, and
+// returns the first complete answer.
+func (s *Service) probeNow(ctx context.Context, keys []topology.InstanceKey) ([]*topologyv1.Snapshot, error) {
+	req := &discoveryv1.ProbeNowRequest{}
+	for _, k := range keys {
+		req.Instances = append(req.Instances, k.Proto())
+	}
+	var errs []error
+	for i, c := range s.discovery {
+		resp, err := c.ProbeNow(ctx, req)
+		if err == nil && len(resp.GetSnapshots()) == len(keys) {
+			return resp.GetSnapshots(), nil
+		}
+		if err == nil {
+			err = fmt.Errorf("%d snapshots for %d instances", len(resp.GetSnapshots()), len(keys))
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", s.cfg.DiscoveryAddrs[i], err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+// sourceOf returns the source of a snapshot's default channel.
+func sourceOf(s *topologyv1.Snapshot) (topology.InstanceKey, bool) {
+	for _, ch := range s.GetChannels() {
+		if ch.GetName() == "" && ch.GetSource() != nil {
+			k, err := topology.KeyFromProto(ch.GetSource())
+			return k, err == nil
+		}
+	}
+	return topology.InstanceKey{}, false
+}
+
+// channelFrom returns a snapshot's channel from source, or nil.
+func channelFrom(s *topologyv1.Snapshot, source topology.InstanceKey) *topologyv1.ReplicationChannel {
+	for _, ch := range s.GetChannels() {
+		if k, err := topology.KeyFromProto(ch.GetSource()); err == nil && k == source {
+			return ch
+		}
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package recovery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/vigil-db/vigil/pkg/coord"
+	"github.com/vigil-db/vigil/pkg/store"
+	"github.com/vigil-db/vigil/pkg/topology"
+	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+	"github.com/vigil-db/vigil/services/recovery/failover"
+)
+
+// Gates that stop a recovery, as recorded in Recovery.gate.
+const (
+	GateGlobalDisabled = "global-disabled"
+	GateFiltered       = "filtered"
+	GateDowntimed      = "downtimed"
+	GateBlocked        = "blocked"
+	GateRecheck        = "recheck"
+	GateNoCandidate    = "no-candidate"
+)
+
+// automated is Recovery.started_by for recoveries Vigil starts itself.
+const automated = "automated"
+
+// handle runs, or declines with a reason, the recovery of one detection:
+// lock the cluster, make sure no process handled it already, check the
+// gates, re-check the failure on fresh probes, then recover.
+func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
+	failed, err := topology.KeyFromProto(d.GetInstance())
+	if err != nil {
+		s.log.Error("detection without a valid instance", "detection_id", d.GetId(), "err", err)
+		return
+	}
+	log := s.log.With("cluster", d.GetCluster(), "instance", failed.String(), "analysis", d.GetCode(), "detection_id", d.GetId())
+
+	lockStart := time.Now()
+	lock, err := s.lockCluster(ctx, d.GetCluster())
+	if err != nil {
+		log.Error("cluster lock not taken: recovery not attempted", "err", err)
+		return
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := lock.Unlock(uctx); err != nil {
+			log.Warn("cluster lock not released; its lease will expire", "err", err)
+		}
+	}()
+
+	prior, _, err := s.store.ListRecoveries(ctx, store.RecoveryFilter{DetectionID: d.GetId()})
+	if err != nil {
+		log.Error("recovery history unreadable: recovery not attempted", "err", err)
+		return
+	}
+	lastSkip := ""
+	for _, p := range prior {
+		switch p.GetOutcome() {
+		case recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SKIPPED:
+			if lastSkip == "" {
+				lastSkip = p.GetGate()
+			}
+			continue
+		case recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING:
+			// Its process lost the lock we now hold before it finished.
+			s.markInterrupted(ctx, p, lock.Token(), log)
+			continue
+		case recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED:
+			continue
+		}
+		return // already recovered, failed, or dry-run: once per detection
+	}
+
+	now := time.Now()
+	rec := &recoveryv1.Recovery{
+		Id: newID(), DetectionId: d.GetId(), Analysis: d.GetCode(),
+		Cluster: d.GetCluster(), ClusterAlias: d.GetClusterAlias(), FailedInstance: failed.Proto(),
+		FencingToken: lock.Token(), StartedBy: automated, Process: s.cfg.Name,
+		Outcome:   recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING,
+		StartedAt: timestamppb.New(now),
+		Phases:    []*recoveryv1.RecoveryPhase{{Name: "lock", Took: durationpb.New(now.Sub(lockStart))}},
+	}
+	run := failover.NewRun(rec, lock, s.mysql, s.bounds(), s.store.SaveRecovery, log)
+
+	if gate, reason := s.gate(ctx, d, failed); gate != "" {
+		s.skip(ctx, run, lastSkip, gate, reason, log)
+		return
+	}
+	run.Phase("recheck")
+	target, gate, reason := s.recheck(ctx, d, failed)
+	if gate != "" {
+		s.skip(ctx, run, lastSkip, gate, reason, log)
+		return
+	}
+	if s.cfg.DryRun {
+		s.dryRun(ctx, run, target, log)
+		return
+	}
+	if err := run.Update(ctx, func(*recoveryv1.Recovery) {}); err != nil {
+		log.Error("recovery not recorded: not attempted", "err", err)
+		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_FAILED, "", "audit unwritable: "+err.Error())
+		return
+	}
+	log.Info("recovery started", "recovery_id", rec.GetId(), "fencing_token", lock.Token())
+	s.recover(ctx, run, d, target, log)
+}
+
+// recover carries out a recovery whose gates and re-check passed.
+func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.Detection, target target, log *slog.Logger) {
+	var (
+		res failover.Result
+		err error
+	)
+	if target.intermediate {
+		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{Key: target.key, Master: target.master, Replicas: target.replicas})
+	} else {
+		res, err = run.RecoverDeadMaster(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas})
+	}
+	_ = run.Update(ctx, func(r *recoveryv1.Recovery) {
+		if !res.Successor.IsZero() {
+			r.Successor = res.Successor.Proto()
+		}
+		r.LostReplicas = nil
+		for _, v := range res.Lost {
+			r.LostReplicas = append(r.LostReplicas, &recoveryv1.LostReplica{Instance: v.Key.Proto(), Reason: v.Rule + ": " + v.Reason})
+		}
+	})
+	if err == nil && !target.intermediate {
+		run.Phase("publish")
+		err = s.publishMaster(ctx, run, d.GetCluster(), res.Successor)
+	}
+	switch {
+	case errors.Is(err, failover.ErrFenced):
+		log.Error("recovery aborted: cluster lock lost", "err", err)
+		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED, "", err.Error())
+		return
+	case err != nil:
+		log.Error("recovery failed", "err", err)
+		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_FAILED, "", err.Error())
+		return
+	}
+	rec := run.Record()
+	s.downtime(ctx, run, target.key, "replaced by "+res.Successor.String()+" in recovery "+rec.GetId())
+	for _, v := range res.Lost {
+		s.downtime(ctx, run, v.Key, "lost in recovery "+rec.GetId()+": "+v.Reason)
+	}
+	reason := fmt.Sprintf("%s replaced by %s; %d replica(s) lost", target.key, res.Successor, len(res.Lost))
+	if err := run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED, "", reason); err != nil {
+		log.Error("recovery result not recorded", "err", err)
+	}
+	log.Info("recovery succeeded", "recovery_id", rec.GetId(), "successor", res.Successor.String(), "lost", len(res.Lost))
+	if !target.intermediate {
+		s.fenceWhenItWakes(target.key, rec.GetId())
+	}
+}
+
+// dryRun records the candidate a recovery would have chosen.
+func (s *Service) dryRun(ctx context.Context, run *failover.Run, target target, log *slog.Logger) {
+	run.Phase("choose")
+	if target.intermediate {
+		_ = run.Update(ctx, func(r *recoveryv1.Recovery) { r.Successor = target.master.Proto() })
+		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN, "", "dry run: would move the replicas under "+target.master.String())
+		return
+	}
+	choice, err := run.Choose(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas})
+	if err != nil {
+		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN, GateNoCandidate, "dry run: "+err.Error())
+		return
+	}
+	_ = run.Update(ctx, func(r *recoveryv1.Recovery) {
+		r.Successor = choice.Promote.Proto()
+		for _, v := range choice.Lost {
+			r.LostReplicas = append(r.LostReplicas, &recoveryv1.LostReplica{Instance: v.Key.Proto(), Reason: v.Rule + ": " + v.Reason})
+		}
+	})
+	_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN, "", "dry run: would promote "+choice.Promote.String())
+	log.Info("dry run: recovery not carried out", "would_promote", choice.Promote.String())
+}
+
+// skip records a recovery a gate stopped, unless the same gate already
+// stopped this detection's last attempt.
+func (s *Service) skip(ctx context.Context, run *failover.Run, lastSkip, gate, reason string, log *slog.Logger) {
+	if gate == lastSkip {
+		return
+	}
+	log.Info("recovery skipped", "gate", gate, "reason", reason)
+	if err := run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SKIPPED, gate, reason); err != nil {
+		log.Error("skipped recovery not recorded", "err", err)
+	}
+}
+
+// markInterrupted closes the record of a recovery whose process lost the
+// cluster lock before it finished.
+func (s *Service) markInterrupted(ctx context.Context, p *recoveryv1.Recovery, token int64, log *slog.Logger) {
+	full, err := s.store.GetRecovery(ctx, p.GetId())
+	if err != nil {
+		log.Warn("interrupted recovery unreadable", "recovery_id", p.GetId(), "err", err)
+		return
+	}
+	full.Outcome = recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED
+	full.Reason = fmt.Sprintf("process %s lost the cluster lock before it finished; %s took it over with fencing token %d", full.GetProcess(), s.cfg.Name, token)
+	full.EndedAt = timestamppb.Now()
+	if err := s.store.SaveRecovery(ctx, full); err != nil {
+		log.Warn("interrupted recovery not closed", "recovery_id", p.GetId(), "err", err)
+	}
+}
+
+// masterRecord is the value published under masters/<cluster>.
+type masterRecord struct {
+	Host         string    `json:"host"`
+	Port         uint16    `json:"port"`
+	RecoveryID   string    `json:"recovery_id"`
+	FencingToken int64     `json:"fencing_token"`
+	At           time.Time `json:"at"`
+}
+
+// MasterKey is the coordinator key under which the current master of a
+// cluster is published.
+func MasterKey(cluster string) string { return "masters/" + cluster }
+
+// publishMaster writes the new master under the cluster lock.
+func (s *Service) publishMaster(ctx context.Context, run *failover.Run, cluster string, master topology.InstanceKey) error {
+	rec := run.Record()
+	value, err := json.Marshal(masterRecord{Host: master.Host, Port: master.Port, RecoveryID: rec.GetId(), FencingToken: rec.GetFencingToken(), At: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	err = run.Lock.Put(ctx, MasterKey(cluster), value)
+	run.Note(ctx, "publish-master", master, err == nil, errText(err, "key "+MasterKey(cluster)))
+	if errors.Is(err, coord.ErrLockLost) {
+		return fmt.Errorf("publish %s: %w", master, failover.ErrFenced)
+	}
+	return err
+}
+
+// downtime puts an instance in downtime for the block period, so that it is
+// not recovered again while operators look at it.
+func (s *Service) downtime(ctx context.Context, run *failover.Run, key topology.InstanceKey, reason string) {
+	now := time.Now().UTC()
+	d := store.Downtime{Key: key, Owner: s.cfg.Name, Reason: reason, StartedAt: now, EndsAt: now.Add(max(s.cfg.BlockPeriod, time.Minute))}
+	err := s.store.BeginDowntime(ctx, d)
+	run.Note(ctx, "downtime", key, err == nil, errText(err, reason))
+}
+
+func (s *Service) bounds() failover.Bounds {
+	return failover.Bounds{Step: s.cfg.StepTimeout, RelayLog: s.cfg.RelayLogTimeout, CatchUp: s.cfg.CatchUpTimeout}
+}
+
+// lockCluster takes the cluster's lock through the current session,
+// starting a new session when there is none or the last one was lost.
+func (s *Service) lockCluster(ctx context.Context, cluster string) (coord.Lock, error) {
+	s.mu.Lock()
+	sess := s.session
+	if sess != nil {
+		select {
+		case <-sess.Done():
+			sess = nil
+		default:
+		}
+	}
+	if sess == nil {
+		var err error
+		sess, err = s.coord.NewSession(ctx, s.cfg.LockTTL)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("new coordination session: %w", err)
+		}
+		s.session = sess
+	}
+	s.mu.Unlock()
+	return sess.Lock(ctx, "clusters/"+cluster)
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
+}
+
+// errText is err's text, or ok when err is nil.
+func errText(err error, ok string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return ok
+}
