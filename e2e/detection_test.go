@@ -87,7 +87,7 @@ func TestDetectKilledIntermediateMaster(t *testing.T) {
 
 func TestDetectStoppedReplicationIsNotDeadMaster(t *testing.T) {
 	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
-	_, events := detectionStack(t, topo, topo.Master().Key)
+	s, events := detectionStack(t, topo, topo.Master().Key)
 	for _, r := range topo.Instances()[1:] {
 		if err := r.Exec(ctxT(t), "STOP SLAVE"); err != nil {
 			t.Fatal(err)
@@ -96,6 +96,7 @@ func TestDetectStoppedReplicationIsNotDeadMaster(t *testing.T) {
 	_, at := events.waitFor(t, "AllMasterReplicasNotReplicating", topo.Master().Key, 5*time.Second)
 	waitPast(at.Add(3 * pollInterval))
 	events.assertNone(t, recoveryCodes...)
+	assertNoRecovery(t, s)
 }
 
 // TestDetectMasterUnreachableToVigilOnly cuts Vigil off from the master while
@@ -133,6 +134,7 @@ func TestDetectMasterUnreachableToVigilOnly(t *testing.T) {
 	}
 	waitPast(at.Add(4 * pollInterval))
 	events.assertNone(t, recoveryCodes...)
+	assertNoRecovery(t, s)
 }
 
 // TestDetectMasterOutOfConnections: a master that refuses Vigil with
@@ -164,6 +166,7 @@ func TestDetectMasterOutOfConnections(t *testing.T) {
 	}
 	waitPast(at.Add(4 * pollInterval))
 	events.assertNone(t, recoveryCodes...)
+	assertNoRecovery(t, s)
 }
 
 func TestDetectErrantGTIDOnReplica(t *testing.T) {

@@ -206,3 +206,16 @@ func mustExec(t *testing.T, i *sandbox.Instance, query string) {
 		t.Fatal(err)
 	}
 }
+
+// assertNoRecovery fails the test if the recovery service recorded any
+// recovery, taken or declined: the failure seen was not one to act on.
+func assertNoRecovery(t *testing.T, s *stack) {
+	t.Helper()
+	resp, err := s.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetRecoveries()) > 0 {
+		t.Errorf("recoveries recorded: %v", resp.GetRecoveries())
+	}
+}

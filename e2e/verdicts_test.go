@@ -44,6 +44,7 @@ func TestWrongPasswordIsAccessDeniedNotDead(t *testing.T) {
 	}
 	waitPast(at.Add(4 * pollInterval))
 	events.assertNone(t, failureCodes...)
+	assertNoRecovery(t, s)
 }
 
 // A seed where nothing listens was never reached: NeverReached and a warning
@@ -64,6 +65,7 @@ func TestMistypedSeedIsNeverReachedNotDead(t *testing.T) {
 	}
 	waitPast(at.Add(4 * pollInterval))
 	events.assertNone(t, failureCodes...)
+	assertNoRecovery(t, s)
 }
 
 // Replica-level problems under a healthy master get codes of their own,

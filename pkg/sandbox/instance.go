@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,7 +96,7 @@ func newInstance(base string, n Node, port int, spec Spec, binary string) (*Inst
 		Socket:     filepath.Join(dir, "mysqld.sock"),
 		ErrorLog:   filepath.Join(dir, "error.log"),
 		binary:     binary,
-		extraArgs:  spec.ExtraArgs,
+		extraArgs:  append(slices.Clone(spec.ExtraArgs), n.ExtraArgs...),
 		persistent: spec.Persistent,
 	}
 	if len(i.Socket) > maxSocketPath {

@@ -53,6 +53,9 @@ type Node struct {
 	// Source is the Name of the instance this one replicates from, or
 	// empty for a master.
 	Source string
+	// ExtraArgs are appended to this instance's mariadbd command line,
+	// after the Spec's.
+	ExtraArgs []string
 }
 
 // MasterWithReplicas returns a Spec of master "m" with n replicas "r1".."rn".

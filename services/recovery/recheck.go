@@ -21,6 +21,8 @@ type target struct {
 	lastGood *topologyv1.Snapshot
 	// replicas are its direct replicas that answered the re-check.
 	replicas []topology.InstanceKey
+	// rules are the promotion rules of the replicas, as last classified.
+	rules map[topology.InstanceKey]topologyv1.PromotionRule
 }
 
 // recheck probes the failed instance and its replicas again through
@@ -42,10 +44,11 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 		}
 		t.master = src
 	}
-	replicas, err := s.replicasOf(ctx, failed)
+	replicas, rules, err := s.replicasOf(ctx, failed)
 	if err != nil {
 		return t, GateRecheck, "replicas unreadable from the store: " + err.Error()
 	}
+	t.rules = rules
 	snaps, err := s.probeNow(ctx, append([]topology.InstanceKey{failed}, replicas...))
 	if err != nil {
 		return t, GateRecheck, "re-probe failed: " + err.Error()
@@ -84,23 +87,25 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 }
 
 // replicasOf lists the stored instances whose latest or last good snapshot
-// replicates from key.
-func (s *Service) replicasOf(ctx context.Context, key topology.InstanceKey) ([]topology.InstanceKey, error) {
+// replicates from key, and their promotion rules as last classified.
+func (s *Service) replicasOf(ctx context.Context, key topology.InstanceKey) ([]topology.InstanceKey, map[topology.InstanceKey]topologyv1.PromotionRule, error) {
 	all, err := s.store.ListInstances(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []topology.InstanceKey
+	rules := make(map[topology.InstanceKey]topologyv1.PromotionRule)
 	for _, inst := range all {
-		if src, ok := sourceOf(inst.Snapshot); ok && src == key {
-			out = append(out, inst.Key)
-			continue
+		src, ok := sourceOf(inst.Snapshot)
+		if !ok || src != key {
+			src, ok = sourceOf(inst.LastGood)
 		}
-		if src, ok := sourceOf(inst.LastGood); ok && src == key {
+		if ok && src == key {
 			out = append(out, inst.Key)
+			rules[inst.Key] = inst.LastGood.GetClassification().GetPromotionRule()
 		}
 	}
-	return out, nil
+	return out, rules, nil
 }
 
 // probeNow asks the discovery members, in order, to probe keys now, and

@@ -125,7 +125,7 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 	if target.intermediate {
 		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{Key: target.key, Master: target.master, Replicas: target.replicas})
 	} else {
-		res, err = run.RecoverDeadMaster(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas})
+		res, err = run.RecoverDeadMaster(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas, Rules: target.rules})
 	}
 	_ = run.Update(ctx, func(r *recoveryv1.Recovery) {
 		if !res.Successor.IsZero() {
@@ -173,7 +173,7 @@ func (s *Service) dryRun(ctx context.Context, run *failover.Run, target target, 
 		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN, "", "dry run: would move the replicas under "+target.master.String())
 		return
 	}
-	choice, err := run.Choose(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas})
+	choice, err := run.Choose(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas, Rules: target.rules})
 	if err != nil {
 		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN, GateNoCandidate, "dry run: "+err.Error())
 		return

@@ -22,6 +22,9 @@ type DeadMaster struct {
 	// LastGood is its last good snapshot (data centre, GTID position), or nil.
 	LastGood *topologyv1.Snapshot
 	Replicas []topology.InstanceKey
+	// Rules are the replicas' promotion rules, as discovery classified
+	// them; a replica missing here is neutral.
+	Rules map[topology.InstanceKey]topologyv1.PromotionRule
 }
 
 // Result is what a recovery changed.
@@ -64,6 +67,12 @@ func (r *Run) RecoverDeadMaster(ctx context.Context, dead DeadMaster) (Result, e
 
 	r.Phase("relay-logs")
 	errs = parallel(dead.Replicas, func(k topology.InstanceKey) error {
+		// A delayed replica applies its relay log on purpose late: it is
+		// never a candidate, and waiting for it would only delay the rest.
+		if ch := defaultChannel(r.MySQL.Probe(ctx, k)); ch.GetSqlDelay() > 0 {
+			r.Note(ctx, "apply-relay-log", k, true, fmt.Sprintf("not waited for: delayed by %ds", ch.GetSqlDelay()))
+			return nil
+		}
 		return r.change(ctx, "apply-relay-log", k, r.Bounds.RelayLog, func(ctx context.Context) error {
 			return r.MySQL.WaitRelayLogApplied(ctx, k, pollInterval)
 		})
@@ -174,7 +183,7 @@ func (r *Run) candidateInput(ctx context.Context, dead DeadMaster) candidate.Inp
 			Snapshot: s,
 			Valid:    topology.IsGood(s),
 			Errant:   errant(s, dead.LastGood),
-			Rule:     s.GetClassification().GetPromotionRule(),
+			Rule:     dead.Rules[k],
 		})
 	}
 	return in
@@ -222,4 +231,14 @@ func describeChoice(c candidate.Choice, err error) string {
 		fmt.Fprintf(&b, "; lost %s: %s", v.Key, v.Reason)
 	}
 	return b.String()
+}
+
+// defaultChannel returns a snapshot's default replication channel, or nil.
+func defaultChannel(s *topologyv1.Snapshot) *topologyv1.ReplicationChannel {
+	for _, ch := range s.GetChannels() {
+		if ch.GetName() == "" {
+			return ch
+		}
+	}
+	return nil
 }
