@@ -151,6 +151,7 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 		return
 	}
 	rec := run.Record()
+	s.refresh(ctx, run, res.Successor, target.replicas)
 	s.downtime(ctx, run, target.key, "replaced by "+res.Successor.String()+" in recovery "+rec.GetId())
 	for _, v := range res.Lost {
 		s.downtime(ctx, run, v.Key, "lost in recovery "+rec.GetId()+": "+v.Reason)
@@ -251,6 +252,15 @@ func (s *Service) downtime(ctx context.Context, run *failover.Run, key topology.
 	d := store.Downtime{Key: key, Owner: s.cfg.Name, Reason: reason, StartedAt: now, EndsAt: now.Add(max(s.cfg.BlockPeriod, time.Minute))}
 	err := s.store.BeginDowntime(ctx, d)
 	run.Note(ctx, "downtime", key, err == nil, errText(err, reason))
+}
+
+// refresh has discovery probe the new topology at once, so that the
+// analyzer judges the next failure on the tree as it now is, not as it was
+// before the recovery.
+func (s *Service) refresh(ctx context.Context, run *failover.Run, successor topology.InstanceKey, replicas []topology.InstanceKey) {
+	keys := append([]topology.InstanceKey{successor}, replicas...)
+	_, err := s.probeNow(ctx, keys)
+	run.Note(ctx, "refresh-topology", successor, err == nil, errText(err, fmt.Sprintf("%d instances probed again", len(keys))))
 }
 
 func (s *Service) bounds() failover.Bounds {

@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vigil-db/vigil/internal/app"
+	"github.com/vigil-db/vigil/pkg/sandbox"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+)
+
+// replicatesFrom checks that replica r replicates from source with both threads.
+func replicatesFrom(t *testing.T, r, source *sandbox.Instance) error {
+	st, err := r.ReplicaStatus(ctxT(t))
+	if err != nil {
+		return err
+	}
+	if st["Master_Port"] != strconv.Itoa(source.Port) || st["Slave_IO_Running"] != "Yes" || st["Slave_SQL_Running"] != "Yes" {
+		return fmt.Errorf("%s: source port %s, IO %s, SQL %s; want %s", r, st["Master_Port"], st["Slave_IO_Running"], st["Slave_SQL_Running"], source)
+	}
+	return nil
+}
+
+func TestRecoveryDryRunChangesNothing(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	cfg := testConfig(t)
+	cfg.Discovery.Seeds = []string{topo.Master().Key}
+	cfg.Recovery.DryRun = true
+	s := startStack(t, cfg)
+	waitForCluster(t, s, topo.Master().Key, 3)
+	m := topo.Master()
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	rec := waitForRecovery(t, s, m.Key, 20*time.Second)
+	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN || rec.GetSuccessor() == nil {
+		t.Fatalf("recovery: %s, successor %v (%s); want a dry run naming its candidate", rec.GetOutcome(), rec.GetSuccessor(), rec.GetReason())
+	}
+	for _, r := range topo.Instances()[1:] {
+		st, err := r.ReplicaStatus(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st["Master_Port"] != strconv.Itoa(m.Port) || st["Slave_IO_Running"] == "No" || queryString(t, r, "SELECT @@read_only") != "1" {
+			t.Errorf("%s changed by a dry run: source port %s, IO %s, read_only %s", r, st["Master_Port"], st["Slave_IO_Running"], queryString(t, r, "SELECT @@read_only"))
+		}
+	}
+	downtimes, err := s.recovery.ListDowntimes(ctxT(t), &recoveryv1.ListDowntimesRequest{})
+	if err != nil || len(downtimes.GetDowntimes()) != 0 {
+		t.Errorf("downtimes after a dry run: %v, %v", downtimes.GetDowntimes(), err)
+	}
+}
+
+// TestAntiFlappingBlockAndAcknowledge fails the master twice: the second
+// failure, inside the block period, is not recovered until the first
+// recovery is acknowledged.
+func TestAntiFlappingBlockAndAcknowledge(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(3))
+	s, _ := recoveryStack(t, topo)
+	m := topo.Master()
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	first := waitForRecovery(t, s, m.Key, 20*time.Second)
+	if first.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
+		t.Fatalf("first recovery: %s (%s)", first.GetOutcome(), first.GetReason())
+	}
+	second := instanceByKey(t, topo, keyString(first.GetSuccessor()))
+	var replicas []*sandbox.Instance
+	for _, r := range topo.Instances()[1:] {
+		if r != second {
+			replicas = append(replicas, r)
+			eventually(t, 10*time.Second, r.String()+" follows "+second.String(), func() error { return replicatesFrom(t, r, second) })
+		}
+	}
+	waitForCluster(t, s, second.Key, 3)
+	blocked, err := s.recovery.ListBlockedRecoveries(ctxT(t), &recoveryv1.ListBlockedRecoveriesRequest{})
+	if err != nil || len(blocked.GetClusters()) != 1 || blocked.GetClusters()[0].GetRecoveryId() != first.GetId() {
+		t.Fatalf("blocked clusters = %v, %v; want the first recovery's", blocked.GetClusters(), err)
+	}
+
+	if err := second.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	skipped := waitForRecovery(t, s, second.Key, 20*time.Second)
+	if skipped.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SKIPPED || skipped.GetGate() != "blocked" {
+		t.Fatalf("second failure: %s gate %q (%s); want skipped by the block", skipped.GetOutcome(), skipped.GetGate(), skipped.GetReason())
+	}
+	for _, r := range replicas {
+		if st, err := r.ReplicaStatus(ctxT(t)); err != nil || st["Master_Port"] != strconv.Itoa(second.Port) {
+			t.Fatalf("%s moved while blocked: %v %v", r, st["Master_Port"], err)
+		}
+	}
+
+	ack, err := s.recovery.AcknowledgeRecoveries(ctxT(t), &recoveryv1.AcknowledgeRecoveriesRequest{
+		Cluster: second.Key, RequestedBy: "oncall", Comment: "first failover checked"})
+	// The recovery that holds the block and the one it stopped.
+	if err != nil || ack.GetAcknowledged() != 2 {
+		t.Fatalf("acknowledge = %v, %v; want 2", ack, err)
+	}
+	if got, err := s.recovery.GetRecovery(ctxT(t), &recoveryv1.GetRecoveryRequest{Id: first.GetId()}); err != nil ||
+		got.GetRecovery().GetAcknowledgedBy() != "oncall" {
+		t.Fatalf("first recovery after the acknowledgement: %v, %v", got, err)
+	}
+	var third *recoveryv1.Recovery
+	eventually(t, 20*time.Second, "recovery after the acknowledgement", func() error {
+		resp, err := s.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
+		if err != nil {
+			return err
+		}
+		for _, r := range resp.GetRecoveries() {
+			if keyString(r.GetFailedInstance()) == second.Key && r.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
+				third = r
+				return nil
+			}
+		}
+		return fmt.Errorf("recoveries: %v", resp.GetRecoveries())
+	})
+	newest := instanceByKey(t, topo, keyString(third.GetSuccessor()))
+	for _, r := range replicas {
+		if r != newest {
+			eventually(t, 10*time.Second, r.String()+" follows "+newest.String(), func() error { return replicatesFrom(t, r, newest) })
+		}
+	}
+}
+
+func TestRecoverKilledIntermediateMaster(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterIntermediateReplicas(2))
+	s, _ := recoveryStack(t, topo)
+	m, im := topo.Master(), topo.Instance("i1")
+	mustExec(t, m, "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (1)")
+	if err := topo.WaitReplicating(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	rec := waitForRecovery(t, s, im.Key, 20*time.Second)
+	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || keyString(rec.GetSuccessor()) != m.Key {
+		t.Fatalf("recovery: %s, successor %s (%s); steps %v", rec.GetOutcome(), keyString(rec.GetSuccessor()), rec.GetReason(), rec.GetSteps())
+	}
+	mustExec(t, m, "INSERT INTO app.t VALUES (2)")
+	for _, name := range []string{"r1", "r2"} {
+		r := topo.Instance(name)
+		eventually(t, 10*time.Second, r.String()+" follows the master", func() error {
+			if err := replicatesFrom(t, r, m); err != nil {
+				return err
+			}
+			if n := queryString(t, r, "SELECT COUNT(*) FROM app.t"); n != "2" {
+				return fmt.Errorf("%s rows, want 2", n)
+			}
+			return nil
+		})
+	}
+}
+
+// TestTwoRecoveryProcessesOneActs runs a second recovery process on the
+// same analyzer, store and etcd namespace: exactly one recovers the master.
+func TestTwoRecoveryProcessesOneActs(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	cfg := testConfig(t)
+	cfg.Discovery.Seeds = []string{topo.Master().Key}
+	url, _ := etcdNamespace(t)
+	cfg.Coordinator = url
+	cfg.Recovery.Name = "recovery-a"
+	s := startStack(t, cfg)
+	waitForCluster(t, s, topo.Master().Key, 3)
+
+	other := cfg
+	other.Services = []string{app.Recovery}
+	other.Recovery.Name = "recovery-b"
+	other.Recovery.AnalyzerAddrs = []string{s.app.Addr(app.Analyzer)}
+	other.Recovery.DiscoveryAddrs = []string{s.app.Addr(app.Discovery)}
+	b := startStack(t, other)
+	eventually(t, 5*time.Second, "second recovery process follows the analyzer", func() error {
+		if lines := b.logs.lines("automated recovery covers"); len(lines) == 0 {
+			return fmt.Errorf("not started")
+		}
+		return nil
+	})
+
+	m := topo.Master()
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	rec := waitForRecovery(t, s, m.Key, 20*time.Second)
+	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
+		t.Fatalf("recovery: %s (%s)", rec.GetOutcome(), rec.GetReason())
+	}
+	// Give the other process time to take the lock after the first one
+	// released it, and decline.
+	waitPast(time.Now().Add(2 * time.Second))
+	resp, err := s.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetRecoveries()) != 1 {
+		t.Errorf("recoveries = %v, want exactly one", resp.GetRecoveries())
+	}
+	t.Logf("recovered by %s", rec.GetProcess())
+}
