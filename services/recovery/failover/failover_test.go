@@ -1,0 +1,204 @@
+package failover
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	gproto "google.golang.org/protobuf/proto"
+
+	"github.com/vigil-db/vigil/pkg/coord"
+	"github.com/vigil-db/vigil/pkg/coord/etcd"
+	"github.com/vigil-db/vigil/pkg/topology"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+)
+
+// recordingMySQL records what a recovery does to servers and answers
+// probes from fixed snapshots. onCall, if set, runs before each change.
+type recordingMySQL struct {
+	mu     sync.Mutex
+	calls  []string
+	snaps  map[topology.InstanceKey]*topologyv1.Snapshot
+	onCall func(call string)
+}
+
+func (m *recordingMySQL) change(op string, k topology.InstanceKey) error {
+	call := op + " " + k.String()
+	if m.onCall != nil {
+		m.onCall(call)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, call)
+	return nil
+}
+
+func (m *recordingMySQL) Probe(_ context.Context, k topology.InstanceKey) *topologyv1.Snapshot {
+	return m.snaps[k]
+}
+func (m *recordingMySQL) SetReadOnly(_ context.Context, k topology.InstanceKey, ro bool) error {
+	return m.change(fmt.Sprintf("read-only=%v", ro), k)
+}
+func (m *recordingMySQL) StopReplicationIO(_ context.Context, k topology.InstanceKey) error {
+	return m.change("stop-io", k)
+}
+func (m *recordingMySQL) StopReplication(_ context.Context, k topology.InstanceKey) error {
+	return m.change("stop", k)
+}
+func (m *recordingMySQL) WaitRelayLogApplied(_ context.Context, k topology.InstanceKey, _ time.Duration) error {
+	return m.change("wait", k)
+}
+func (m *recordingMySQL) Promote(_ context.Context, k topology.InstanceKey) error {
+	return m.change("promote", k)
+}
+func (m *recordingMySQL) ReplicateFrom(_ context.Context, k, src topology.InstanceKey) error {
+	return m.change("replicate-from-"+src.String(), k)
+}
+
+func (m *recordingMySQL) recorded() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.calls)
+}
+
+func replicaSnapshot(k topology.InstanceKey, gtid string) *topologyv1.Snapshot {
+	return &topologyv1.Snapshot{
+		Key: k.Proto(), Reachable: true,
+		Server: &topologyv1.Server{Flavor: topologyv1.Flavor_FLAVOR_MARIADB, MajorVersion: "10.11", LogBin: true,
+			LogReplicaUpdates: true, BinlogFormat: "ROW", GtidSlavePos: gtid, GtidBinlogPos: gtid, ServerId: uint32(k.Port)},
+		Channels: []*topologyv1.ReplicationChannel{{Source: &topologyv1.InstanceKey{Host: "db", Port: 1}}},
+	}
+}
+
+// etcdLock takes a lock on the test etcd and returns it with a function
+// that revokes its session's lease behind its back, as a partition would.
+func etcdLock(t *testing.T) (coord.Lock, func()) {
+	t.Helper()
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{"127.0.0.1:2379"}, DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	c := etcd.New(client, "failover-test-"+hex.EncodeToString(b))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := c.NewSession(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatalf("etcd at 127.0.0.1:2379 (run scripts/deps.sh): %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	l, err := s.Lock(ctx, "clusters/db:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoke := func() {
+		lease := s.(interface{ Lease() clientv3.LeaseID }).Lease()
+		if _, err := client.Revoke(context.Background(), lease); err != nil {
+			t.Errorf("revoke: %v", err)
+		}
+	}
+	return l, revoke
+}
+
+func newTestRun(t *testing.T, lock coord.Lock, m MySQL) (*Run, func() *recoveryv1.Recovery) {
+	var (
+		mu    sync.Mutex
+		saved *recoveryv1.Recovery
+	)
+	save := func(_ context.Context, r *recoveryv1.Recovery) error {
+		mu.Lock()
+		defer mu.Unlock()
+		saved = protoClone(r)
+		return nil
+	}
+	run := NewRun(&recoveryv1.Recovery{Id: "r"}, lock, m, Bounds{Step: time.Second, RelayLog: time.Second, CatchUp: time.Second}, save, slog.New(slog.DiscardHandler))
+	return run, func() *recoveryv1.Recovery { mu.Lock(); defer mu.Unlock(); return saved }
+}
+
+// TestLostLockStopsEveryChange revokes the recovery's etcd session while it
+// stops the replica's IO thread: no further change reaches any server, and
+// the audit says why.
+func TestLostLockStopsEveryChange(t *testing.T) {
+	lock, revoke := etcdLock(t)
+	dead := topology.InstanceKey{Host: "db", Port: 1}
+	r1 := topology.InstanceKey{Host: "db", Port: 2}
+	m := &recordingMySQL{snaps: map[topology.InstanceKey]*topologyv1.Snapshot{r1: replicaSnapshot(r1, "0-1-10")}}
+	m.onCall = func(call string) {
+		if call == "stop-io "+r1.String() {
+			revoke()
+		}
+	}
+	run, saved := newTestRun(t, lock, m)
+
+	_, err := run.RecoverDeadMaster(context.Background(), DeadMaster{Key: dead, Replicas: []topology.InstanceKey{r1}})
+	if !errors.Is(err, ErrFenced) {
+		t.Fatalf("RecoverDeadMaster = %v, want ErrFenced", err)
+	}
+	want := []string{"read-only=true db:1", "stop-io db:2"}
+	if got := m.recorded(); !slices.Equal(got, want) {
+		t.Errorf("changes = %q, want only %q", got, want)
+	}
+	steps := saved().GetSteps()
+	last := steps[len(steps)-1]
+	if last.GetOk() || last.GetName() != "apply-relay-log" || last.GetMessage() != "not done: the cluster lock is lost (lock lost)" {
+		t.Errorf("last audit step = %v, want apply-relay-log not done for the lost lock", last)
+	}
+}
+
+// TestDeadMasterOrder checks the order of a dead master recovery: fence,
+// stop every IO thread, wait for relay logs, promote the most advanced
+// replica, then repoint the others.
+func TestDeadMasterOrder(t *testing.T) {
+	lock, _ := etcdLock(t)
+	dead := topology.InstanceKey{Host: "db", Port: 1}
+	r1, r2 := topology.InstanceKey{Host: "db", Port: 2}, topology.InstanceKey{Host: "db", Port: 3}
+	m := &recordingMySQL{snaps: map[topology.InstanceKey]*topologyv1.Snapshot{
+		r1: replicaSnapshot(r1, "0-1-10"), r2: replicaSnapshot(r2, "0-1-12"),
+	}}
+	run, saved := newTestRun(t, lock, m)
+	res, err := run.RecoverDeadMaster(context.Background(), DeadMaster{Key: dead, Replicas: []topology.InstanceKey{r1, r2}})
+	if err != nil || res.Successor != r2 {
+		t.Fatalf("RecoverDeadMaster = %+v, %v; want r2 promoted", res, err)
+	}
+	got := m.recorded()
+	// Parallel steps may come in either order within their phase.
+	phases := [][]string{
+		{"read-only=true db:1"},
+		{"stop-io db:2", "stop-io db:3"},
+		{"wait db:2", "wait db:3"},
+		{"promote db:3"},
+		{"replicate-from-db:3 db:2"},
+	}
+	i := 0
+	for _, phase := range phases {
+		if i+len(phase) > len(got) {
+			t.Fatalf("changes = %q, want phases %q", got, phases)
+		}
+		part := slices.Clone(got[i : i+len(phase)])
+		slices.Sort(part)
+		if !slices.Equal(part, phase) {
+			t.Fatalf("changes = %q, want phases %q", got, phases)
+		}
+		i += len(phase)
+	}
+	var names []string
+	for _, st := range saved().GetSteps() {
+		names = append(names, st.GetName())
+	}
+	if !slices.Contains(names, "choose-candidate") {
+		t.Errorf("audit steps %q lack the candidate choice", names)
+	}
+}
+
+func protoClone(r *recoveryv1.Recovery) *recoveryv1.Recovery { return gproto.CloneOf(r) }
