@@ -70,6 +70,15 @@ var commands = []*command{
 	{name: "end-downtime", args: "-i host:port", positional: "instance",
 		summary: "end an instance's downtime early", run: runEndDowntime},
 	{name: "downtimed", summary: "list the downtimes in force", run: runDowntimed},
+	{name: "audit-recovery", args: "[--cluster name|alias] [--limit n]", positional: "cluster",
+		summary: "list recoveries, newest first: those that ran and those a gate stopped", run: runAuditRecovery},
+	{name: "recovery-steps", args: "--id id",
+		summary: "show one recovery with every step it took", run: runRecoverySteps},
+	{name: "blocked-recoveries", summary: "list the clusters where an unacknowledged recovery blocks the next one", run: runBlockedRecoveries},
+	{name: "ack-cluster-recoveries", args: "--cluster name|alias --reason text", positional: "cluster",
+		summary: "acknowledge a cluster's recoveries, lifting its anti-flapping block", run: runAckClusterRecoveries},
+	{name: "ack-all-recoveries", args: "--reason text",
+		summary: "acknowledge every recovery, lifting every anti-flapping block", run: runAckAllRecoveries},
 }
 
 // lookupCommand finds a command by name or alias.

@@ -229,6 +229,48 @@ func (f *fakeRecovery) ListDowntimes(ctx context.Context, req *recoveryv1.ListDo
 	}}, nil
 }
 
+// fakeRecoveryRecord is the recovery the fake recovery service knows.
+func fakeRecoveryRecord() *recoveryv1.Recovery {
+	return &recoveryv1.Recovery{
+		Id: "rec-1", Analysis: "DeadMaster", Cluster: "db1:3306", FailedInstance: key("db1", 3306), Successor: key("db2", 3306),
+		Outcome: recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED, Reason: "db1:3306 replaced by db2:3306",
+		StartedAt: at("2026-01-02T03:04:05Z"),
+		Steps:     []*recoveryv1.RecoveryStep{{Name: "promote", Instance: key("db2", 3306), Ok: true, At: at("2026-01-02T03:04:05Z")}},
+	}
+}
+
+func (f *fakeRecovery) ListRecoveries(ctx context.Context, req *recoveryv1.ListRecoveriesRequest) (*recoveryv1.ListRecoveriesResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	r := fakeRecoveryRecord()
+	r.Steps = nil
+	return &recoveryv1.ListRecoveriesResponse{Recoveries: []*recoveryv1.Recovery{r}}, nil
+}
+
+func (f *fakeRecovery) GetRecovery(ctx context.Context, req *recoveryv1.GetRecoveryRequest) (*recoveryv1.GetRecoveryResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.GetRecoveryResponse{Recovery: fakeRecoveryRecord()}, nil
+}
+
+func (f *fakeRecovery) ListBlockedRecoveries(ctx context.Context, req *recoveryv1.ListBlockedRecoveriesRequest) (*recoveryv1.ListBlockedRecoveriesResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.ListBlockedRecoveriesResponse{Clusters: []*recoveryv1.BlockedCluster{
+		{Cluster: "db2:3306", RecoveryId: "rec-1", BlockedUntil: at("2026-01-02T04:04:05Z")},
+	}}, nil
+}
+
+func (f *fakeRecovery) AcknowledgeRecoveries(ctx context.Context, req *recoveryv1.AcknowledgeRecoveriesRequest) (*recoveryv1.AcknowledgeRecoveriesResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.AcknowledgeRecoveriesResponse{Acknowledged: 2}, nil
+}
+
 // at parses an RFC 3339 time into a timestamp.
 func at(s string) *timestamppb.Timestamp {
 	t, err := time.Parse(time.RFC3339, s)

@@ -42,6 +42,7 @@ type options struct {
 	owner       string // --owner; the caller when empty
 	reason      string
 	limit       int
+	id          string   // --id: a recovery id
 	args        []string // positional arguments after the command name
 
 	// caller names who asks, for the audit of mutating calls.
@@ -125,6 +126,7 @@ func newFlagSet(getenv func(string) string) (*flag.FlagSet, *options) {
 	fs.StringVar(&opts.owner, "owner", "", "who owns a downtime (default $USER)")
 	fs.StringVar(&opts.reason, "reason", "", "why an instance is downtimed")
 	fs.IntVar(&opts.limit, "limit", defaultLimit, "at most this many entries")
+	fs.StringVar(&opts.id, "id", "", "recovery `id`")
 	return fs, opts
 }
 

@@ -239,6 +239,38 @@ func TestCommands(t *testing.T) {
 			reqs:      []proto.Message{&discoveryv1.ForgetInstanceRequest{Instance: key("db4", 3307)}},
 		},
 		{
+			name:      "audit-recovery",
+			spellings: [][]string{{"audit-recovery", "--cluster", "db1:3306"}, {"-c", "audit-recovery", "-alias", "db1:3306"}},
+			want:      "2026-01-02T03:04:05Z rec-1 DeadMaster db1:3306 -> db2:3306 SUCCEEDED: db1:3306 replaced by db2:3306\n",
+			reqs:      []proto.Message{&recoveryv1.ListRecoveriesRequest{Cluster: "db1:3306", PageSize: defaultLimit}},
+		},
+		{
+			name:      "recovery-steps",
+			spellings: [][]string{{"recovery-steps", "--id", "rec-1"}, {"-c", "recovery-steps", "-id", "rec-1"}},
+			want: "2026-01-02T03:04:05Z rec-1 DeadMaster db1:3306 -> db2:3306 SUCCEEDED: db1:3306 replaced by db2:3306\n" +
+				"  step 2026-01-02T03:04:05Z promote db2:3306 ok: \n",
+			reqs: []proto.Message{&recoveryv1.GetRecoveryRequest{Id: "rec-1"}},
+		},
+		{
+			name:      "blocked-recoveries",
+			spellings: [][]string{{"blocked-recoveries"}, {"-c", "blocked-recoveries"}},
+			want:      "db2:3306 blocked until 2026-01-02T04:04:05Z by recovery rec-1\n",
+			reqs:      []proto.Message{&recoveryv1.ListBlockedRecoveriesRequest{}},
+		},
+		{
+			name: "ack-cluster-recoveries",
+			spellings: [][]string{{"ack-cluster-recoveries", "--cluster", "db2:3306", "--reason", "checked"},
+				{"-c", "ack-cluster-recoveries", "-alias", "db2:3306", "-reason", "checked"}},
+			want: "2 acknowledged\n",
+			reqs: []proto.Message{&recoveryv1.AcknowledgeRecoveriesRequest{Cluster: "db2:3306", Comment: "checked", RequestedBy: "alice"}},
+		},
+		{
+			name:      "ack-all-recoveries",
+			spellings: [][]string{{"ack-all-recoveries", "--reason", "checked"}, {"-c", "ack-all-recoveries", "-reason", "checked"}},
+			want:      "2 acknowledged\n",
+			reqs:      []proto.Message{&recoveryv1.AcknowledgeRecoveriesRequest{All: true, Comment: "checked", RequestedBy: "alice"}},
+		},
+		{
 			name:      "check-global-recoveries",
 			spellings: [][]string{{"check-global-recoveries"}, {"-c", "check-global-recoveries"}},
 			want:      "enabled\n",
@@ -403,7 +435,7 @@ func TestEveryCommandIsTested(t *testing.T) {
 		"which-cluster-master", "which-cluster-instances", "all-instances", "search", "discover", "forget",
 		"check-global-recoveries", "disable-global-recoveries", "enable-global-recoveries",
 		"replication-analysis", "audit-failure-detection", "detection-events", "begin-downtime", "end-downtime",
-		"downtimed",
+		"downtimed", "audit-recovery", "recovery-steps", "blocked-recoveries", "ack-cluster-recoveries", "ack-all-recoveries",
 	}
 	if len(tested) != len(commands) {
 		t.Errorf("%d commands, %d tested", len(commands), len(tested))
@@ -479,6 +511,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"audit-failure-detection", "--limit", "many"}, []string{"limit"}},
 		{[]string{"audit-failure-detection", "-i", "db1:3306", "-a", "main"}, []string{"not both"}},
 		{[]string{"detection-events", "main"}, []string{`unexpected argument "main"`}},
+		{[]string{"ack-cluster-recoveries", "--cluster", "main"}, []string{"--reason is required"}},
+		{[]string{"ack-cluster-recoveries", "--reason", "checked"}, []string{"--cluster is required"}},
+		{[]string{"-c", "ack-all-recoveries"}, []string{"--reason is required"}},
+		{[]string{"recovery-steps"}, []string{"--id is required"}},
+		{[]string{"audit-recovery", "--limit", "0"}, []string{"--limit 0", "must be positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
