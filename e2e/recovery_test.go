@@ -156,6 +156,24 @@ func TestRecoverKilledMaster(t *testing.T) {
 		t.Errorf("published master = %s (%v), want port %d", value, err, newMaster.Port)
 	}
 	t.Logf("recovery phases: %v", rec.GetPhases())
+
+	// The audit over REST, and its errors.
+	code, body := rest(t, s, "GET", "/api/v1/recoveries/"+rec.GetId(), "")
+	if steps, _ := body["recovery"].(map[string]any)["steps"].([]any); code != 200 || len(steps) == 0 {
+		t.Errorf("GET recovery = %d %v, want 200 with steps", code, body)
+	}
+	if code, body := rest(t, s, "GET", "/api/v1/recoveries?cluster="+m.Key, ""); code != 200 || len(body["recoveries"].([]any)) != 1 {
+		t.Errorf("GET recoveries = %d %v, want the one recovery", code, body)
+	}
+	if code, _ := rest(t, s, "GET", "/api/v1/recoveries/no-such-id", ""); code != 404 {
+		t.Errorf("GET unknown recovery = %d, want 404", code)
+	}
+	if code, body := rest(t, s, "POST", "/api/v1/recoveries:acknowledge", `{"cluster":"`+m.Key+`"}`); code != 400 {
+		t.Errorf("acknowledge without a comment = %d %v, want 400", code, body)
+	}
+	if code, body := rest(t, s, "GET", "/api/v1/recoveries:blocked", ""); code != 200 || len(body["clusters"].([]any)) != 1 {
+		t.Errorf("GET blocked = %d %v, want the recovered cluster", code, body)
+	}
 }
 
 func TestRecoverFrozenMasterAndFenceItWhenItWakes(t *testing.T) {

@@ -24,8 +24,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "detect" {
 		return runBenchDetect(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "failover" {
+		return runBenchFailover(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "probe" {
-		return fmt.Errorf("%w: vigil bench probe|detect [flags]", errUsage)
+		return fmt.Errorf("%w: vigil bench probe|detect|failover [flags]", errUsage)
 	}
 	fs := flag.NewFlagSet("vigil bench probe", flag.ContinueOnError)
 	fs.SetOutput(stderr)

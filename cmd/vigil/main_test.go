@@ -29,7 +29,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{name: "MySQL store", args: []string{"--services=recovery", "--store=mysql://root@127.0.0.1:3306/vigil"}, wantErr: `scheme "mysql" is not supported; give a PostgreSQL URL (postgres:// or postgresql://) or "memory"`},
 		{name: "missing config file", args: []string{"--config=/nonexistent/vigil.yaml"}, wantErr: "read config"},
 		{name: "bad sandbox command", args: []string{"sandbox", "sideways"}, wantErr: "unknown sandbox command", usage: true},
-		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe|detect", usage: true},
+		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe|detect|failover", usage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,13 +52,13 @@ func (r *Run) Choose(ctx context.Context, dead DeadMaster) (candidate.Choice, er
 // are detached (replication stopped, source kept) and listed as lost.
 func (r *Run) RecoverDeadMaster(ctx context.Context, dead DeadMaster) (Result, error) {
 	r.Phase("fence")
-	if err := r.Change(ctx, "fence-old-master", dead.Key, func(ctx context.Context) error {
-		return r.MySQL.SetReadOnly(ctx, dead.Key, true)
-	}); errors.Is(err, ErrFenced) {
-		return Result{}, err
-	}
-	// A dead master does not answer: that step failing is expected.
-	errs := parallel(dead.Replicas, func(k topology.InstanceKey) error {
+	// The old master and the replicas are fenced at once: a frozen master
+	// keeps the attempt waiting, and the replicas must not wait for it.
+	// A dead master does not answer: its step failing is expected.
+	errs := parallel(append([]topology.InstanceKey{dead.Key}, dead.Replicas...), func(k topology.InstanceKey) error {
+		if k == dead.Key {
+			return r.Change(ctx, "fence-old-master", k, func(ctx context.Context) error { return r.MySQL.SetReadOnly(ctx, k, true) })
+		}
 		return r.Change(ctx, "stop-replication-io", k, func(ctx context.Context) error { return r.MySQL.StopReplicationIO(ctx, k) })
 	})
 	if err := fenced(errs); err != nil {

@@ -126,8 +126,8 @@ func newTestRun(t *testing.T, lock coord.Lock, m MySQL) (*Run, func() *recoveryv
 	return run, func() *recoveryv1.Recovery { mu.Lock(); defer mu.Unlock(); return saved }
 }
 
-// TestLostLockStopsEveryChange revokes the recovery's etcd session while it
-// stops the replica's IO thread: no further change reaches any server, and
+// TestLostLockStopsEveryChange revokes the recovery's etcd session while the
+// replica applies its relay log: no further change reaches any server, and
 // the audit says why.
 func TestLostLockStopsEveryChange(t *testing.T) {
 	lock, revoke := etcdLock(t)
@@ -135,7 +135,7 @@ func TestLostLockStopsEveryChange(t *testing.T) {
 	r1 := topology.InstanceKey{Host: "db", Port: 2}
 	m := &recordingMySQL{snaps: map[topology.InstanceKey]*topologyv1.Snapshot{r1: replicaSnapshot(r1, "0-1-10")}}
 	m.onCall = func(call string) {
-		if call == "stop-io "+r1.String() {
+		if call == "wait "+r1.String() {
 			revoke()
 		}
 	}
@@ -145,14 +145,16 @@ func TestLostLockStopsEveryChange(t *testing.T) {
 	if !errors.Is(err, ErrFenced) {
 		t.Fatalf("RecoverDeadMaster = %v, want ErrFenced", err)
 	}
-	want := []string{"read-only=true db:1", "stop-io db:2"}
-	if got := m.recorded(); !slices.Equal(got, want) {
+	want := []string{"read-only=true db:1", "stop-io db:2", "wait db:2"}
+	got := m.recorded()
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
 		t.Errorf("changes = %q, want only %q", got, want)
 	}
 	steps := saved().GetSteps()
 	last := steps[len(steps)-1]
-	if last.GetOk() || last.GetName() != "apply-relay-log" || last.GetMessage() != "not done: the cluster lock is lost (lock lost)" {
-		t.Errorf("last audit step = %v, want apply-relay-log not done for the lost lock", last)
+	if last.GetOk() || last.GetName() != "promote" || last.GetMessage() != "not done: the cluster lock is lost (lock lost)" {
+		t.Errorf("last audit step = %v, want promote not done for the lost lock", last)
 	}
 }
 
@@ -174,8 +176,7 @@ func TestDeadMasterOrder(t *testing.T) {
 	got := m.recorded()
 	// Parallel steps may come in either order within their phase.
 	phases := [][]string{
-		{"read-only=true db:1"},
-		{"stop-io db:2", "stop-io db:3"},
+		{"read-only=true db:1", "stop-io db:2", "stop-io db:3"},
 		{"wait db:2", "wait db:3"},
 		{"promote db:3"},
 		{"replicate-from-db:3 db:2"},
