@@ -54,8 +54,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	printAddresses(stdout, a, topo.Master().Key)
 
 	if !*exit {
+		fmt.Fprintf(stdout, "  kill -9 %d    # the master, %s: watch Vigil fail over below\n", topo.Master().PID(), topo.Master().Key)
 		fmt.Fprintln(stdout, "\nserving; press Ctrl-C to stop and remove the sandbox")
-		<-ctx.Done()
+		if err := narrateFailovers(ctx, stdout, a); err != nil {
+			fmt.Fprintf(stderr, "failovers will not be narrated: %v\n", err)
+			<-ctx.Done()
+		}
 	}
 	return stop()
 }

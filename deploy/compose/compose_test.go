@@ -232,6 +232,7 @@ func TestDependenciesWaitForHealth(t *testing.T) {
 		{"vigil-discovery", "mariadb-1"},
 		{"vigil-analyzer", "postgres"},
 		{"vigil-recovery", "postgres"},
+		{"vigil-recovery", "etcd"},
 		{"mariadb-2", "mariadb-1"},
 	} {
 		if got := p.Services[want.service].DependsOn[want.dep].Condition; got != types.ServiceConditionHealthy {
@@ -325,6 +326,18 @@ func TestVigilConfig(t *testing.T) {
 	}
 	for i, a := range cfg.Analyzer.DiscoveryAddrs {
 		target(fmt.Sprintf("analyzer.discovery_addrs[%d]", i), a)
+	}
+	for i, a := range cfg.Recovery.AnalyzerAddrs {
+		target(fmt.Sprintf("recovery.analyzer_addrs[%d]", i), a)
+	}
+	for i, a := range cfg.Recovery.DiscoveryAddrs {
+		target(fmt.Sprintf("recovery.discovery_addrs[%d]", i), a)
+	}
+	coordinator, err := url.Parse(cfg.Coordinator)
+	if err != nil || coordinator.Scheme != "etcd" {
+		t.Errorf("coordinator: %q, want etcd:// (several processes need one coordinator)", cfg.Coordinator)
+	} else {
+		target("coordinator", coordinator.Host)
 	}
 	target("gateway.discovery_addr", cfg.Gateway.DiscoveryAddr)
 	target("gateway.analyzer_addr", cfg.Gateway.AnalyzerAddr)
