@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/vigil-db/vigil/services/recovery/hooks"
 )
 
 // Config is the recovery service's configuration.
@@ -42,6 +44,9 @@ type Config struct {
 	// FenceFor is how long a replaced master is watched after a recovery,
 	// to be made read-only the moment it answers again.
 	FenceFor time.Duration `yaml:"fence_for"`
+
+	// Hooks are the operators' commands run at fixed points of a recovery.
+	Hooks hooks.Config `yaml:"hooks"`
 
 	// ReconnectMin and ReconnectMax bound the backoff between stream reconnects.
 	ReconnectMin time.Duration `yaml:"reconnect_min"`
@@ -108,6 +113,7 @@ func (c Config) Validate() error {
 	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
 		errs = append(errs, fmt.Errorf("recovery.reconnect_min/max: %s..%s must be above 0 and ordered", c.ReconnectMin, c.ReconnectMax))
 	}
+	errs = append(errs, c.Hooks.Validate("recovery.hooks"))
 	return errors.Join(errs...)
 }
 

@@ -18,15 +18,22 @@ import (
 // already handled.
 func (s *Service) follow(ctx context.Context, addr string, client analyzerv1.AnalyzerServiceClient) {
 	backoff := s.cfg.ReconnectMin
+	everSynced := false
 	for ctx.Err() == nil {
 		synced, err := s.followOnce(ctx, client)
 		if ctx.Err() != nil {
 			return
 		}
 		if synced {
-			backoff = s.cfg.ReconnectMin
+			backoff, everSynced = s.cfg.ReconnectMin, true
 		}
-		s.log.Warn("failure event stream broken, reconnecting", "analyzer", addr, "err", err, "backoff", backoff)
+		if everSynced {
+			s.log.Warn("failure event stream broken, reconnecting", "analyzer", addr, "err", err, "backoff", backoff)
+		} else {
+			// An analyzer that is starting answers Unavailable until it
+			// has synced with discovery: nothing is wrong yet.
+			s.log.Info("waiting for the analyzer's failure event stream", "analyzer", addr, "err", err, "backoff", backoff)
+		}
 		select {
 		case <-ctx.Done():
 			return

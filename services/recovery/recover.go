@@ -19,6 +19,7 @@ import (
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	"github.com/vigil-db/vigil/services/recovery/failover"
+	"github.com/vigil-db/vigil/services/recovery/hooks"
 )
 
 // Gates that stop a recovery, as recorded in Recovery.gate.
@@ -93,6 +94,9 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 	}
 	run := failover.NewRun(rec, lock, s.mysql, s.bounds(), s.store.SaveRecovery, log)
 
+	if len(prior) == 0 {
+		_ = s.runHooks(ctx, run, hooks.OnFailureDetection)
+	}
 	if gate, reason := s.gate(ctx, d, failed); gate != "" {
 		s.skip(ctx, run, lastSkip, gate, reason, log)
 		return
@@ -105,6 +109,11 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 	}
 	if s.cfg.DryRun {
 		s.dryRun(ctx, run, target, log)
+		return
+	}
+	run.Phase("pre-failover-hooks")
+	if err := s.runHooks(ctx, run, hooks.PreFailover); err != nil {
+		s.skip(ctx, run, lastSkip, GateHookVeto, "vetoed by a pre-failover hook: "+err.Error(), log)
 		return
 	}
 	if err := run.Update(ctx, func(*recoveryv1.Recovery) {}); err != nil {
@@ -144,10 +153,12 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 	case errors.Is(err, failover.ErrFenced):
 		log.Error("recovery aborted: cluster lock lost", "err", err)
 		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED, "", err.Error())
+		_ = s.runHooks(ctx, run, hooks.PostUnsuccessfulFailover)
 		return
 	case err != nil:
 		log.Error("recovery failed", "err", err)
 		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_FAILED, "", err.Error())
+		_ = s.runHooks(ctx, run, hooks.PostUnsuccessfulFailover)
 		return
 	}
 	rec := run.Record()
@@ -163,7 +174,11 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 	log.Info("recovery succeeded", "recovery_id", rec.GetId(), "successor", res.Successor.String(), "lost", len(res.Lost))
 	if !target.intermediate {
 		s.fenceWhenItWakes(target.key, rec.GetId())
+		_ = s.runHooks(ctx, run, hooks.PostMasterFailover)
+	} else {
+		_ = s.runHooks(ctx, run, hooks.PostIntermediateMasterFailover)
 	}
+	_ = s.runHooks(ctx, run, hooks.PostFailover)
 }
 
 // dryRun records the candidate a recovery would have chosen.

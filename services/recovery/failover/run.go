@@ -115,6 +115,13 @@ func (r *Run) Note(ctx context.Context, name string, key topology.InstanceKey, o
 	r.record(ctx, &recoveryv1.RecoveryStep{Name: name, Instance: keyProto(key), Ok: ok, Message: message, At: timestamppb.Now()})
 }
 
+// NoteOutput records a step that changes no server and produced output,
+// such as a hook.
+func (r *Run) NoteOutput(ctx context.Context, name string, ok bool, message, output string, start time.Time) {
+	r.record(ctx, &recoveryv1.RecoveryStep{Name: name, Ok: ok, Message: message, Output: output,
+		At: timestamppb.New(start), Took: durationpb.New(time.Since(start))})
+}
+
 // Change runs one step that changes a server, bounded by the step timeout:
 // it first checks that the lock is still held and, if not, records that and
 // returns an error wrapping ErrFenced without touching the server.
