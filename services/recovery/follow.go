@@ -89,6 +89,7 @@ func (s *Service) observe(d *analyzerv1.Detection) {
 	s.mu.Lock()
 	if d.GetState() == analyzerv1.DetectionState_DETECTION_STATE_CLEARED {
 		delete(s.active, d.GetId())
+		delete(s.done, d.GetId())
 		s.mu.Unlock()
 		return
 	}

@@ -21,8 +21,8 @@ type target struct {
 	lastGood *topologyv1.Snapshot
 	// replicas are its direct replicas that answered the re-check.
 	replicas []topology.InstanceKey
-	// rules are the promotion rules of the replicas, as last classified.
-	rules map[topology.InstanceKey]topologyv1.PromotionRule
+	// classifications are the replicas' classifications, as last seen.
+	classifications map[topology.InstanceKey]*topologyv1.Classification
 }
 
 // recheck probes the failed instance and its replicas again through
@@ -44,11 +44,11 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 		}
 		t.master = src
 	}
-	replicas, rules, err := s.replicasOf(ctx, failed)
+	replicas, classifications, err := s.replicasOf(ctx, failed)
 	if err != nil {
 		return t, GateRecheck, "replicas unreadable from the store: " + err.Error()
 	}
-	t.rules = rules
+	t.classifications = classifications
 	snaps, err := s.probeNow(ctx, append([]topology.InstanceKey{failed}, replicas...))
 	if err != nil {
 		return t, GateRecheck, "re-probe failed: " + err.Error()
@@ -87,14 +87,14 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 }
 
 // replicasOf lists the stored instances whose latest or last good snapshot
-// replicates from key, and their promotion rules as last classified.
-func (s *Service) replicasOf(ctx context.Context, key topology.InstanceKey) ([]topology.InstanceKey, map[topology.InstanceKey]topologyv1.PromotionRule, error) {
+// replicates from key, and their classifications as last seen.
+func (s *Service) replicasOf(ctx context.Context, key topology.InstanceKey) ([]topology.InstanceKey, map[topology.InstanceKey]*topologyv1.Classification, error) {
 	all, err := s.store.ListInstances(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []topology.InstanceKey
-	rules := make(map[topology.InstanceKey]topologyv1.PromotionRule)
+	classifications := make(map[topology.InstanceKey]*topologyv1.Classification)
 	for _, inst := range all {
 		src, ok := sourceOf(inst.Snapshot)
 		if !ok || src != key {
@@ -102,10 +102,10 @@ func (s *Service) replicasOf(ctx context.Context, key topology.InstanceKey) ([]t
 		}
 		if ok && src == key {
 			out = append(out, inst.Key)
-			rules[inst.Key] = inst.LastGood.GetClassification().GetPromotionRule()
+			classifications[inst.Key] = inst.LastGood.GetClassification()
 		}
 	}
-	return out, rules, nil
+	return out, classifications, nil
 }
 
 // probeNow asks the discovery members, in order, to probe keys now, and

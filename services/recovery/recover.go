@@ -39,6 +39,9 @@ const automated = "automated"
 // lock the cluster, make sure no process handled it already, check the
 // gates, re-check the failure on fresh probes, then recover.
 func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
+	if s.isDone(d.GetId()) {
+		return
+	}
 	failed, err := topology.KeyFromProto(d.GetInstance())
 	if err != nil {
 		s.log.Error("detection without a valid instance", "detection_id", d.GetId(), "err", err)
@@ -80,6 +83,7 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 		case recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED:
 			continue
 		}
+		s.markDone(d.GetId())
 		return // already recovered, failed, or dry-run: once per detection
 	}
 
@@ -109,11 +113,15 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 	}
 	if s.cfg.DryRun {
 		s.dryRun(ctx, run, target, log)
+		s.markDone(d.GetId())
 		return
 	}
 	run.Phase("pre-failover-hooks")
 	if err := s.runHooks(ctx, run, hooks.PreFailover); err != nil {
+		// A veto is final for this detection: the hook is not asked again
+		// on every change of the evidence.
 		s.skip(ctx, run, lastSkip, GateHookVeto, "vetoed by a pre-failover hook: "+err.Error(), log)
+		s.markDone(d.GetId())
 		return
 	}
 	if err := run.Update(ctx, func(*recoveryv1.Recovery) {}); err != nil {
@@ -134,7 +142,7 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 	if target.intermediate {
 		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{Key: target.key, Master: target.master, Replicas: target.replicas})
 	} else {
-		res, err = run.RecoverDeadMaster(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas, Rules: target.rules})
+		res, err = run.RecoverDeadMaster(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas, Classifications: target.classifications})
 	}
 	_ = run.Update(ctx, func(r *recoveryv1.Recovery) {
 		if !res.Successor.IsZero() {
@@ -156,11 +164,13 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 		_ = s.runHooks(ctx, run, hooks.PostUnsuccessfulFailover)
 		return
 	case err != nil:
+		s.markDone(d.GetId())
 		log.Error("recovery failed", "err", err)
 		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_FAILED, "", err.Error())
 		_ = s.runHooks(ctx, run, hooks.PostUnsuccessfulFailover)
 		return
 	}
+	s.markDone(d.GetId())
 	rec := run.Record()
 	s.refresh(ctx, run, res.Successor, target.replicas)
 	s.downtime(ctx, run, target.key, "replaced by "+res.Successor.String()+" in recovery "+rec.GetId())
@@ -189,7 +199,7 @@ func (s *Service) dryRun(ctx context.Context, run *failover.Run, target target, 
 		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN, "", "dry run: would move the replicas under "+target.master.String())
 		return
 	}
-	choice, err := run.Choose(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas, Rules: target.rules})
+	choice, err := run.Choose(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas, Classifications: target.classifications})
 	if err != nil {
 		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN, GateNoCandidate, "dry run: "+err.Error())
 		return
@@ -205,9 +215,9 @@ func (s *Service) dryRun(ctx context.Context, run *failover.Run, target target, 
 }
 
 // skip records a recovery a gate stopped, unless the same gate already
-// stopped this detection's last attempt.
+// stopped this detection's last attempt and nothing (a hook) ran this time.
 func (s *Service) skip(ctx context.Context, run *failover.Run, lastSkip, gate, reason string, log *slog.Logger) {
-	if gate == lastSkip {
+	if gate == lastSkip && len(run.Record().GetSteps()) == 0 {
 		return
 	}
 	log.Info("recovery skipped", "gate", gate, "reason", reason)

@@ -77,6 +77,9 @@ type Service struct {
 	active map[string]*analyzerv1.Detection
 	// running and again serialise the handling of each cluster.
 	running, again map[string]bool
+	// done holds the active detections a recovery already ran for, so
+	// that their later events need no lock and no store read.
+	done map[string]bool
 }
 
 // New returns a recovery service.
@@ -94,7 +97,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s := &Service{
 		cfg: cfg, store: deps.Store, coord: deps.Coordinator, mysql: prober,
 		log: deps.Logger.With("service", "recovery"), filters: cfg.clusterFilters(),
-		active: make(map[string]*analyzerv1.Detection), running: make(map[string]bool), again: make(map[string]bool),
+		active: make(map[string]*analyzerv1.Detection), running: make(map[string]bool), again: make(map[string]bool), done: make(map[string]bool),
 	}
 	s.runCtx, s.stopRun = context.WithCancel(context.Background())
 	for _, addr := range cfg.AnalyzerAddrs {
@@ -183,4 +186,17 @@ func (s *Service) closeConns() {
 		_ = c.Close()
 	}
 	s.conns = nil
+}
+
+// markDone records that a recovery ran for a detection.
+func (s *Service) markDone(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done[id] = true
+}
+
+func (s *Service) isDone(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done[id]
 }

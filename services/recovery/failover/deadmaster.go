@@ -22,9 +22,10 @@ type DeadMaster struct {
 	// LastGood is its last good snapshot (data centre, GTID position), or nil.
 	LastGood *topologyv1.Snapshot
 	Replicas []topology.InstanceKey
-	// Rules are the replicas' promotion rules, as discovery classified
-	// them; a replica missing here is neutral.
-	Rules map[topology.InstanceKey]topologyv1.PromotionRule
+	// Classifications are the replicas' data centre, environment and
+	// promotion rule, as discovery last classified them; Vigil's own
+	// probes during a recovery do not run the classification queries.
+	Classifications map[topology.InstanceKey]*topologyv1.Classification
 }
 
 // Result is what a recovery changed.
@@ -178,12 +179,15 @@ func (r *Run) candidateInput(ctx context.Context, dead DeadMaster) candidate.Inp
 	})
 	for i, k := range dead.Replicas {
 		s := snaps[i]
+		if c := dead.Classifications[k]; c != nil && s != nil {
+			s.Classification = c
+		}
 		in.Replicas = append(in.Replicas, candidate.Replica{
 			Key:      k,
 			Snapshot: s,
 			Valid:    topology.IsGood(s),
 			Errant:   errant(s, dead.LastGood),
-			Rule:     dead.Rules[k],
+			Rule:     dead.Classifications[k].GetPromotionRule(),
 		})
 	}
 	return in
