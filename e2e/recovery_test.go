@@ -76,13 +76,11 @@ func queryString(t *testing.T, i *sandbox.Instance, query string) string {
 // instanceByKey returns the sandbox instance listening at key.
 func instanceByKey(t *testing.T, topo *sandbox.Topology, key string) *sandbox.Instance {
 	t.Helper()
-	for _, i := range topo.Instances() {
-		if i.Key == key {
-			return i
-		}
+	i := topo.InstanceAt(key)
+	if i == nil {
+		t.Fatalf("no sandbox instance at %s", key)
 	}
-	t.Fatalf("no sandbox instance at %s", key)
-	return nil
+	return i
 }
 
 func TestRecoverKilledMaster(t *testing.T) {

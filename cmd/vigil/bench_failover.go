@@ -179,7 +179,7 @@ func benchOneFailover(ctx context.Context, failure string, poll time.Duration) (
 		}
 	}
 	succ := rec.GetSuccessor()
-	newMaster := instanceAt(topo, fmt.Sprintf("%s:%d", succ.GetHost(), succ.GetPort()))
+	newMaster := topo.InstanceAt(fmt.Sprintf("%s:%d", succ.GetHost(), succ.GetPort()))
 	if newMaster == nil {
 		return res, fmt.Errorf("successor %v is not a sandbox instance", succ)
 	}
@@ -268,14 +268,4 @@ func wokenWritable(ctx context.Context, master *sandbox.Instance, conn *sql.Conn
 		}
 	}
 	return 0, fmt.Errorf("woken master still writable after 10s")
-}
-
-// instanceAt returns the sandbox instance at key, or nil.
-func instanceAt(topo *sandbox.Topology, key string) *sandbox.Instance {
-	for _, i := range topo.Instances() {
-		if i.Key == key {
-			return i
-		}
-	}
-	return nil
 }

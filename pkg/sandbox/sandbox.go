@@ -193,6 +193,16 @@ func (t *Topology) Instances() []*Instance {
 // Instance returns the named instance, or nil if there is none.
 func (t *Topology) Instance(name string) *Instance { return t.byName[name] }
 
+// InstanceAt returns the instance listening at key (host:port), or nil.
+func (t *Topology) InstanceAt(key string) *Instance {
+	for _, i := range t.instances {
+		if i.Key == key {
+			return i
+		}
+	}
+	return nil
+}
+
 // Master returns the first instance without a source.
 func (t *Topology) Master() *Instance {
 	for _, i := range t.instances {
