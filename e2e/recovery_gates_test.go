@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-db/vigil/internal/app"
 	"github.com/vigil-db/vigil/pkg/sandbox"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+	"github.com/vigil-db/vigil/services/recovery/hooks"
 )
 
 // replicatesFrom checks that replica r replicates from source with both threads.
@@ -200,4 +204,74 @@ func TestTwoRecoveryProcessesOneActs(t *testing.T) {
 		t.Errorf("recoveries = %v, want exactly one", resp.GetRecoveries())
 	}
 	t.Logf("recovered by %s", rec.GetProcess())
+}
+
+// TestRecoveryProcessStoppedMidRecovery stops the recovery process that
+// holds the cluster lock while its pre-failover hook runs: it records that
+// it stopped before acting, and the other process recovers the master.
+func TestRecoveryProcessStoppedMidRecovery(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	m := topo.Master()
+	cfg := testConfig(t)
+	cfg.Discovery.Seeds = []string{m.Key}
+	cfg.Services = []string{app.Discovery, app.Analyzer}
+	url, _ := etcdNamespace(t)
+	cfg.Coordinator = url
+	s := startStack(t, cfg)
+	waitForCluster(t, s, m.Key, 3)
+
+	recoveryOnly := func(name string) app.Config {
+		c := cfg
+		c.Services = []string{app.Recovery}
+		c.Recovery.Name = name
+		c.Recovery.AnalyzerAddrs = []string{s.app.Addr(app.Analyzer)}
+		c.Recovery.DiscoveryAddrs = []string{s.app.Addr(app.Discovery)}
+		return c
+	}
+	marker := filepath.Join(t.TempDir(), "hook-started")
+	slow := recoveryOnly("recovery-slow")
+	slow.Recovery.Hooks.PreFailover = []hooks.Hook{{Argv: []string{"/bin/sh", "-c", `touch "$0"; exec sleep 60`, marker}, Timeout: time.Minute}}
+	a := startStack(t, slow)
+
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the slow process holds the lock in its hook", func() error {
+		_, err := os.Stat(marker)
+		return err
+	})
+	b := startStack(t, recoveryOnly("recovery-b"))
+	a.stop()
+
+	rec := waitForRecovery(t, b, m.Key, 30*time.Second)
+	if rec.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED {
+		// The stopped process's record; the other one follows.
+		eventually(t, 30*time.Second, "recovery by the other process", func() error {
+			resp, err := b.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
+			if err != nil {
+				return err
+			}
+			for _, r := range resp.GetRecoveries() {
+				if r.GetProcess() == "recovery-b" && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING {
+					rec = r
+					return nil
+				}
+			}
+			return fmt.Errorf("recoveries: %v", resp.GetRecoveries())
+		})
+	}
+	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || rec.GetProcess() != "recovery-b" {
+		t.Fatalf("recovery: %s by %s (%s), want success by recovery-b", rec.GetOutcome(), rec.GetProcess(), rec.GetReason())
+	}
+	resp, err := b.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, r := range resp.GetRecoveries() {
+		outcomes = append(outcomes, r.GetProcess()+" "+r.GetOutcome().String()+": "+r.GetReason())
+	}
+	if len(outcomes) != 2 || !strings.Contains(outcomes[1], "recovery-slow RECOVERY_OUTCOME_ABORTED: recovery-slow stopped before acting") {
+		t.Errorf("recoveries, newest first:\n%s\nwant recovery-b's success after recovery-slow's abort", strings.Join(outcomes, "\n"))
+	}
 }

@@ -80,6 +80,9 @@ type dialect struct {
 	// changeSource starts a statement that points the default channel at
 	// a new source by GTID; the caller appends host and port.
 	changeSource changeSourceWords
+	// semiSyncSource is the variable that turns the semi-sync source
+	// (master) side on.
+	semiSyncSource string
 }
 
 // changeSourceWords are the keywords of a CHANGE MASTER / CHANGE
@@ -105,9 +108,10 @@ func newDialect(flavor topologyv1.Flavor, v serverVersion) dialect {
 			resetReplicaAll: "RESET SLAVE ALL",
 			// MariaDB has no super_read_only; read_only stops every
 			// client without the READ_ONLY ADMIN privilege.
-			readOnly:     "SET GLOBAL read_only=1",
-			writable:     "SET GLOBAL read_only=0",
-			changeSource: changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_USE_GTID=slave_pos"},
+			readOnly:       "SET GLOBAL read_only=1",
+			writable:       "SET GLOBAL read_only=0",
+			changeSource:   changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_USE_GTID=slave_pos"},
+			semiSyncSource: "rpl_semi_sync_master_enabled",
 		}
 	}
 	d := dialect{
@@ -120,9 +124,10 @@ func newDialect(flavor topologyv1.Flavor, v serverVersion) dialect {
 		startReplica:    "START SLAVE",
 		resetReplicaAll: "RESET SLAVE ALL",
 		// super_read_only implies read_only; clearing read_only clears both.
-		readOnly:     "SET GLOBAL super_read_only=1",
-		writable:     "SET GLOBAL read_only=0",
-		changeSource: changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_AUTO_POSITION=1"},
+		readOnly:       "SET GLOBAL super_read_only=1",
+		writable:       "SET GLOBAL read_only=0",
+		changeSource:   changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_AUTO_POSITION=1"},
+		semiSyncSource: "rpl_semi_sync_master_enabled",
 	}
 	if v.atLeast(8, 0, 22) {
 		d.replicaStatus = "SHOW REPLICA STATUS"
@@ -135,6 +140,10 @@ func newDialect(flavor topologyv1.Flavor, v serverVersion) dialect {
 	}
 	if v.atLeast(8, 0, 23) {
 		d.changeSource = changeSourceWords{"CHANGE REPLICATION SOURCE TO", "SOURCE_HOST", "SOURCE_PORT", "SOURCE_AUTO_POSITION=1"}
+	}
+	if v.atLeast(8, 0, 26) {
+		// The semisync_source plugin that replaces semisync_master.
+		d.semiSyncSource = "rpl_semi_sync_source_enabled"
 	}
 	if v.atLeast(8, 2, 0) {
 		d.binlogStatus = "SHOW BINARY LOG STATUS"

@@ -95,6 +95,20 @@ func (p *Prober) Promote(ctx context.Context, key topology.InstanceKey) error {
 	})
 }
 
+// SetSemiSyncSource turns the semi-sync source (master) side of key on or off.
+func (p *Prober) SetSemiSyncSource(ctx context.Context, key topology.InstanceKey, on bool) error {
+	return p.exec(ctx, key, func(d dialect) []string {
+		return []string{fmt.Sprintf("SET GLOBAL %s=%d", d.semiSyncSource, boolInt(on))}
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // ReplicateFrom points the default channel of replica at source by GTID
 // (MariaDB MASTER_USE_GTID=slave_pos, MySQL auto-position) and starts it.
 // The replication user and password stay as they were.

@@ -48,28 +48,28 @@ func TestFailoverStatements(t *testing.T) {
 		name    string
 		flavor  topologyv1.Flavor
 		version serverVersion
-		want    [6]string // stop, start, reset all, read-only, writable, change source
+		want    [7]string // stop, start, reset all, read-only, writable, change source, semi-sync source
 	}{
-		{"mariadb 10.11", topologyv1.Flavor_FLAVOR_MARIADB, serverVersion{10, 11, 19}, [6]string{
+		{"mariadb 10.11", topologyv1.Flavor_FLAVOR_MARIADB, serverVersion{10, 11, 19}, [7]string{
 			"STOP SLAVE", "START SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0",
-			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_USE_GTID=slave_pos"}},
-		{"mysql 5.7", mysql, serverVersion{5, 7, 44}, [6]string{
+			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_USE_GTID=slave_pos", "rpl_semi_sync_master_enabled"}},
+		{"mysql 5.7", mysql, serverVersion{5, 7, 44}, [7]string{
 			"STOP SLAVE", "START SLAVE", "RESET SLAVE ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
-			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_AUTO_POSITION=1"}},
-		{"mysql 8.0.22", mysql, serverVersion{8, 0, 22}, [6]string{
+			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_AUTO_POSITION=1", "rpl_semi_sync_master_enabled"}},
+		{"mysql 8.0.22", mysql, serverVersion{8, 0, 22}, [7]string{
 			"STOP REPLICA", "START REPLICA", "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
-			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_AUTO_POSITION=1"}},
-		{"mysql 8.0.23", mysql, serverVersion{8, 0, 23}, [6]string{
+			"CHANGE MASTER TO MASTER_HOST='db-2', MASTER_PORT=3306, MASTER_AUTO_POSITION=1", "rpl_semi_sync_master_enabled"}},
+		{"mysql 8.0.23", mysql, serverVersion{8, 0, 23}, [7]string{
 			"STOP REPLICA", "START REPLICA", "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
-			"CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-2', SOURCE_PORT=3306, SOURCE_AUTO_POSITION=1"}},
-		{"mysql 8.4.3", mysql, serverVersion{8, 4, 3}, [6]string{
+			"CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-2', SOURCE_PORT=3306, SOURCE_AUTO_POSITION=1", "rpl_semi_sync_master_enabled"}},
+		{"mysql 8.4.3", mysql, serverVersion{8, 4, 3}, [7]string{
 			"STOP REPLICA", "START REPLICA", "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
-			"CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-2', SOURCE_PORT=3306, SOURCE_AUTO_POSITION=1"}},
+			"CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-2', SOURCE_PORT=3306, SOURCE_AUTO_POSITION=1", "rpl_semi_sync_source_enabled"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := newDialect(tt.flavor, tt.version)
-			got := [6]string{d.stopReplica, d.startReplica, d.resetReplicaAll, d.readOnly, d.writable, d.changeSourceTo("'db-2'", 3306)}
+			got := [7]string{d.stopReplica, d.startReplica, d.resetReplicaAll, d.readOnly, d.writable, d.changeSourceTo("'db-2'", 3306), d.semiSyncSource}
 			if got != tt.want {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}

@@ -34,7 +34,7 @@ func (s *Service) gate(ctx context.Context, d *analyzerv1.Detection, failed topo
 			return GateDowntimed, fmt.Sprintf("%s is downtimed until %s by %s: %s", failed, dt.EndsAt.Format(time.RFC3339), dt.Owner, dt.Reason)
 		}
 	}
-	blocking, until, err := s.blockingRecovery(ctx, d.GetCluster(), d.GetClusterAlias())
+	blocking, until, err := s.blockingRecovery(ctx, d)
 	if err != nil {
 		return GateBlocked, "recovery history unreadable: " + err.Error()
 	}
@@ -59,19 +59,21 @@ func (s *Service) covers(cluster, alias string) bool {
 	return false
 }
 
-// blockingRecovery returns the newest recovery that blocks automated
-// recovery in a cluster, and when the block ends: one that changed servers
-// (succeeded, failed or aborted), within the block period, not
-// acknowledged. A cluster is named after its master, so a recovery blocks
-// the cluster it started in and the one named after its successor.
-func (s *Service) blockingRecovery(ctx context.Context, cluster, alias string) (*recoveryv1.Recovery, time.Time, error) {
+// blockingRecovery returns the newest recovery of an earlier failure that
+// blocks the automated recovery of d, and when the block ends: one that
+// changed servers (succeeded, failed or aborted), within the block period,
+// not acknowledged, in the same cluster. A cluster is named after its
+// master, so a recovery blocks the cluster it started in and the one named
+// after its successor. A recovery of d itself that was cut short does not
+// block the one that completes it.
+func (s *Service) blockingRecovery(ctx context.Context, d *analyzerv1.Detection) (*recoveryv1.Recovery, time.Time, error) {
 	since := time.Now().Add(-s.cfg.BlockPeriod)
 	var found *recoveryv1.Recovery
 	err := s.eachRecovery(ctx, func(r *recoveryv1.Recovery) bool {
 		if r.GetStartedAt().AsTime().Before(since) {
 			return false
 		}
-		if blocks(r) && sameCluster(r, cluster, alias) {
+		if blocks(r) && r.GetDetectionId() != d.GetId() && sameCluster(r, d.GetCluster(), d.GetClusterAlias()) {
 			found = r
 			return false
 		}

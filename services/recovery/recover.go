@@ -118,6 +118,12 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 	}
 	run.Phase("pre-failover-hooks")
 	if err := s.runHooks(ctx, run, hooks.PreFailover); err != nil {
+		if ctx.Err() != nil {
+			// The process is stopping: the hook was cut short, it did
+			// not veto. Whoever takes the lock next starts over.
+			_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED, "", s.cfg.Name+" stopped before acting: "+err.Error())
+			return
+		}
 		// A veto is final for this detection: the hook is not asked again
 		// on every change of the evidence.
 		s.skip(ctx, run, lastSkip, GateHookVeto, "vetoed by a pre-failover hook: "+err.Error(), log)

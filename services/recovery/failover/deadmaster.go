@@ -108,6 +108,15 @@ func (r *Run) RecoverDeadMaster(ctx context.Context, dead DeadMaster) (Result, e
 	}); err != nil {
 		return res, fmt.Errorf("promote %s: %w", res.Successor, err)
 	}
+	if dead.LastGood.GetServer().GetSemiSync().GetSourceEnabled() {
+		// The cluster acknowledged writes semi-synchronously: so does the
+		// new master. A failure here loses no data; it is recorded.
+		if err := r.Change(ctx, "enable-semi-sync-source", res.Successor, func(ctx context.Context) error {
+			return r.MySQL.SetSemiSyncSource(ctx, res.Successor, true)
+		}); errors.Is(err, ErrFenced) {
+			return res, err
+		}
+	}
 
 	r.Phase("repoint")
 	lost := make(map[topology.InstanceKey]bool)

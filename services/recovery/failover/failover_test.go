@@ -60,6 +60,9 @@ func (m *recordingMySQL) WaitRelayLogApplied(_ context.Context, k topology.Insta
 func (m *recordingMySQL) Promote(_ context.Context, k topology.InstanceKey) error {
 	return m.change("promote", k)
 }
+func (m *recordingMySQL) SetSemiSyncSource(_ context.Context, k topology.InstanceKey, on bool) error {
+	return m.change(fmt.Sprintf("semi-sync-source=%v", on), k)
+}
 func (m *recordingMySQL) ReplicateFrom(_ context.Context, k, src topology.InstanceKey) error {
 	return m.change("replicate-from-"+src.String(), k)
 }

@@ -32,6 +32,7 @@ type MySQL interface {
 	WaitRelayLogApplied(ctx context.Context, key topology.InstanceKey, interval time.Duration) error
 	Promote(ctx context.Context, key topology.InstanceKey) error
 	ReplicateFrom(ctx context.Context, replica, source topology.InstanceKey) error
+	SetSemiSyncSource(ctx context.Context, key topology.InstanceKey, on bool) error
 }
 
 // Bounds are the time limits of a recovery's steps.
