@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-db/vigil/pkg/sandbox"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
@@ -59,6 +60,7 @@ func TestStreamSurvivesRestarts(t *testing.T) {
 		if got := events.summary(); got != "none" {
 			t.Errorf("detections after the analyzer restarted: %s", got)
 		}
+		assertNoRecovery(t, an)
 	})
 
 	t.Run("forgotten instance leaves analyzer and store", func(t *testing.T) {
@@ -95,6 +97,7 @@ func separateProcesses(t *testing.T, seed string) (base, discoveryCfg, analyzerC
 	base = testConfig(t)
 	base.Discovery.ListenAddr = freePort(t)
 	base.Analyzer.DiscoveryAddrs = []string{base.Discovery.ListenAddr}
+	base.Recovery.DiscoveryAddrs = []string{base.Discovery.ListenAddr}
 	base.Gateway.DiscoveryAddr = base.Discovery.ListenAddr
 	discoveryCfg = base
 	discoveryCfg.Services = []string{app.Discovery}
@@ -125,6 +128,10 @@ func TestRestartsChangeNoVerdict(t *testing.T) {
 	master := topo.Master().Key
 
 	base, discoveryCfg, analyzerCfg := separateProcesses(t, master)
+	// The recovery service restarts with the analyzer. In dry run it
+	// records the one recovery it would run and changes nothing, so the
+	// failure stays for the analyzer to keep judging.
+	analyzerCfg.Recovery.DryRun = true
 
 	disc := startStack(t, discoveryCfg)
 	an := startStack(t, analyzerCfg)
@@ -236,6 +243,13 @@ func TestRestartsChangeNoVerdict(t *testing.T) {
 		resp, err := an.analyzer.GetReplicationAnalysis(ctxT(t), &analyzerv1.GetReplicationAnalysisRequest{})
 		if err != nil || len(resp.GetDetections()) != 1 || resp.GetDetections()[0].GetId() != dead.GetId() {
 			t.Fatalf("analysis after restarting %s = %v, %v; want the DeadMaster %s only", k.name, resp.GetDetections(), err, dead.GetId())
+		}
+		// However often the recovery service restarts, one failure gets
+		// one recovery.
+		recs, err := an.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
+		if err != nil || len(recs.GetRecoveries()) != 1 || recs.GetRecoveries()[0].GetDetectionId() != dead.GetId() ||
+			recs.GetRecoveries()[0].GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN {
+			t.Fatalf("recoveries after restarting %s = %v, %v; want the one dry run for %s", k.name, recs.GetRecoveries(), err, dead.GetId())
 		}
 	}
 }
