@@ -74,7 +74,8 @@ func (s *Service) followOnce(ctx context.Context, client analyzerv1.AnalyzerServ
 // service carries out.
 func recoverable(d *analyzerv1.Detection) bool {
 	switch d.GetSuggestedAction() {
-	case analyzerv1.Action_ACTION_RECOVER_MASTER, analyzerv1.Action_ACTION_RECOVER_INTERMEDIATE_MASTER:
+	case analyzerv1.Action_ACTION_RECOVER_MASTER, analyzerv1.Action_ACTION_RECOVER_INTERMEDIATE_MASTER,
+		analyzerv1.Action_ACTION_RECOVER_CO_MASTER:
 		return true
 	}
 	return false

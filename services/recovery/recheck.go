@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vigil-db/vigil/pkg/topology"
@@ -16,6 +17,9 @@ import (
 type target struct {
 	key          topology.InstanceKey
 	intermediate bool
+	// coMaster is the surviving member of a dead co-master's ring; zero
+	// unless the failed instance is a co-master.
+	coMaster topology.InstanceKey
 	// master is an intermediate master's own master.
 	master   topology.InstanceKey
 	lastGood *topologyv1.Snapshot
@@ -37,12 +41,16 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 		return t, GateRecheck, "failed instance unreadable from the store: " + err.Error()
 	}
 	t.lastGood = inst.LastGood
-	if t.intermediate {
+	coMaster := d.GetSuggestedAction() == analyzerv1.Action_ACTION_RECOVER_CO_MASTER
+	if t.intermediate || coMaster {
 		src, ok := sourceOf(t.lastGood)
 		if !ok {
-			return t, GateRecheck, "the intermediate master's own master is unknown"
+			return t, GateRecheck, "the failed instance's own master is unknown"
 		}
 		t.master = src
+		if coMaster {
+			t.coMaster = src
+		}
 	}
 	replicas, classifications, err := s.replicasOf(ctx, failed)
 	if err != nil {
@@ -75,12 +83,17 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 			replicating = append(replicating, k.String())
 			continue
 		}
-		t.replicas = append(t.replicas, k)
+		if k != t.coMaster {
+			t.replicas = append(t.replicas, k)
+		}
+	}
+	if !t.coMaster.IsZero() && !slices.Contains(replicas, t.coMaster) {
+		return t, GateRecheck, "the other co-master " + t.coMaster.String() + " does not replicate from " + failed.String()
 	}
 	switch {
 	case len(replicating) > 0:
 		return t, GateRecheck, fmt.Sprintf("replicas still replicate from %s: %s", failed, strings.Join(replicating, ", "))
-	case len(t.replicas) == 0:
+	case len(t.replicas) == 0 && t.coMaster.IsZero():
 		return t, GateRecheck, fmt.Sprintf("no replica of %s answers (%s)", failed, strings.Join(silent, ", "))
 	}
 	return t, "", ""

@@ -145,9 +145,12 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 		res failover.Result
 		err error
 	)
-	if target.intermediate {
+	switch {
+	case target.intermediate:
 		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{Key: target.key, Master: target.master, Replicas: target.replicas})
-	} else {
+	case !target.coMaster.IsZero():
+		res, err = run.RecoverDeadCoMaster(ctx, failover.DeadCoMaster{Key: target.key, CoMaster: target.coMaster, Replicas: target.replicas})
+	default:
 		res, err = run.RecoverDeadMaster(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas, Classifications: target.classifications})
 	}
 	_ = run.Update(ctx, func(r *recoveryv1.Recovery) {
@@ -200,7 +203,7 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 // dryRun records the candidate a recovery would have chosen.
 func (s *Service) dryRun(ctx context.Context, run *failover.Run, target target, log *slog.Logger) {
 	run.Phase("choose")
-	if target.intermediate {
+	if target.intermediate || !target.coMaster.IsZero() {
 		_ = run.Update(ctx, func(r *recoveryv1.Recovery) { r.Successor = target.master.Proto() })
 		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_DRY_RUN, "", "dry run: would move the replicas under "+target.master.String())
 		return

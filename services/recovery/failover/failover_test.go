@@ -206,3 +206,37 @@ func TestDeadMasterOrder(t *testing.T) {
 }
 
 func protoClone(r *recoveryv1.Recovery) *recoveryv1.Recovery { return gproto.CloneOf(r) }
+
+// TestDeadCoMasterPromotesTheSurvivor checks that the surviving co-master
+// stops taking anything from the dead one before it is promoted, and that
+// the dead one's replicas move under it.
+func TestDeadCoMasterPromotesTheSurvivor(t *testing.T) {
+	lock, _ := etcdLock(t)
+	dead := topology.InstanceKey{Host: "db", Port: 1}
+	survivor, r2 := topology.InstanceKey{Host: "db", Port: 2}, topology.InstanceKey{Host: "db", Port: 3}
+	m := &recordingMySQL{}
+	run, _ := newTestRun(t, lock, m)
+	res, err := run.RecoverDeadCoMaster(context.Background(), DeadCoMaster{Key: dead, CoMaster: survivor, Replicas: []topology.InstanceKey{r2}})
+	if err != nil || res.Successor != survivor {
+		t.Fatalf("RecoverDeadCoMaster = %+v, %v; want the survivor", res, err)
+	}
+	got := m.recorded()
+	phases := [][]string{
+		{"read-only=true db:1", "stop-io db:2", "stop-io db:3"},
+		{"wait db:2", "wait db:3"},
+		{"promote db:2"},
+		{"replicate-from-db:2 db:3"},
+	}
+	i := 0
+	for _, phase := range phases {
+		if i+len(phase) > len(got) {
+			t.Fatalf("changes = %q, want phases %q", got, phases)
+		}
+		part := slices.Clone(got[i : i+len(phase)])
+		slices.Sort(part)
+		if !slices.Equal(part, phase) {
+			t.Fatalf("changes = %q, want phases %q", got, phases)
+		}
+		i += len(phase)
+	}
+}
