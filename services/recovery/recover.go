@@ -147,7 +147,9 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 	)
 	switch {
 	case target.intermediate:
-		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{Key: target.key, Master: target.master, Replicas: target.replicas})
+		source, why := s.newSourceFor(ctx, target)
+		run.Note(ctx, "choose-new-source", source, true, why)
+		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{Key: target.key, Master: source, Replicas: target.replicas})
 	case !target.coMaster.IsZero():
 		res, err = run.RecoverDeadCoMaster(ctx, failover.DeadCoMaster{Key: target.key, CoMaster: target.coMaster, Replicas: target.replicas})
 	default:

@@ -10,7 +10,7 @@ import (
 )
 
 // DeadIntermediateMaster is an intermediate master that died, its direct
-// replicas, and the master it replicated from.
+// replicas, and where they go: a sibling, or the master it replicated from.
 type DeadIntermediateMaster struct {
 	Key      topology.InstanceKey
 	Master   topology.InstanceKey
@@ -18,10 +18,8 @@ type DeadIntermediateMaster struct {
 }
 
 // RecoverDeadIntermediateMaster moves the replicas of a dead intermediate
-// master under its own master by GTID (ARCHITECTURE §6.2, last resort
-// first: with GTID every replica can follow the master, which has
-// everything the intermediate master relayed). Replicas that cannot move
-// are detached and listed as lost.
+// master under dead.Master by GTID (the caller chose it, ARCHITECTURE
+// §6.2). Replicas that cannot move are detached and listed as lost.
 func (r *Run) RecoverDeadIntermediateMaster(ctx context.Context, dead DeadIntermediateMaster) (Result, error) {
 	res := Result{Successor: dead.Master}
 	r.Phase("check-new-source")
