@@ -30,6 +30,7 @@ const usage = `Usage:
   vigil sandbox up|down|status  manage a local MariaDB sandbox topology
   vigil bench probe [flags]     measure probe cost against a sandbox topology
   vigil bench detect [flags]    measure failure detection latency against a sandbox topology
+  vigil bench failover [flags]  measure automated failover against fresh sandbox topologies
 
 Run "vigil <command> -h" for the flags of a command.
 `

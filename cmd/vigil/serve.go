@@ -62,7 +62,7 @@ func runServices(ctx context.Context, args []string, stderr io.Writer, getenv fu
 		cfg.LogLevel = f.logLevel
 	}
 	var creds mysql.Credentials
-	if cfg.Runs(app.Discovery) {
+	if cfg.Runs(app.Discovery) || cfg.Runs(app.Recovery) {
 		if creds, err = mysql.LoadCredentials(getenv); err != nil {
 			return fmt.Errorf("MySQL credentials: %w", err)
 		}

@@ -116,6 +116,13 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 		s.markDone(d.GetId())
 		return
 	}
+	// From here on the recovery is on record as running, so that if this
+	// process dies the next lock holder finds it and says so.
+	if err := run.Update(ctx, func(*recoveryv1.Recovery) {}); err != nil {
+		log.Error("recovery not recorded: not attempted", "err", err)
+		return
+	}
+	log.Info("recovery started", "recovery_id", rec.GetId(), "fencing_token", lock.Token())
 	run.Phase("pre-failover-hooks")
 	if err := s.runHooks(ctx, run, hooks.PreFailover); err != nil {
 		if ctx.Err() != nil {
@@ -130,12 +137,6 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 		s.markDone(d.GetId())
 		return
 	}
-	if err := run.Update(ctx, func(*recoveryv1.Recovery) {}); err != nil {
-		log.Error("recovery not recorded: not attempted", "err", err)
-		_ = run.Finish(ctx, recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_FAILED, "", "audit unwritable: "+err.Error())
-		return
-	}
-	log.Info("recovery started", "recovery_id", rec.GetId(), "fencing_token", lock.Token())
 	s.recover(ctx, run, d, target, log)
 }
 
