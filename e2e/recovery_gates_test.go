@@ -141,15 +141,22 @@ func TestRecoverKilledIntermediateMaster(t *testing.T) {
 	if err := im.Kill(); err != nil {
 		t.Fatal(err)
 	}
+	// With no sibling, the two replicas regroup under the one that has
+	// everything, which replicates from the master.
 	rec := waitForRecovery(t, s, im.Key, 20*time.Second)
-	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || keyString(rec.GetSuccessor()) != m.Key {
+	leader := topo.InstanceAt(keyString(rec.GetSuccessor()))
+	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || leader == nil || leader == m {
 		t.Fatalf("recovery: %s, successor %s (%s); steps %v", rec.GetOutcome(), keyString(rec.GetSuccessor()), rec.GetReason(), rec.GetSteps())
 	}
 	mustExec(t, m, "INSERT INTO app.t VALUES (2)")
 	for _, name := range []string{"r1", "r2"} {
 		r := topo.Instance(name)
-		eventually(t, 10*time.Second, r.String()+" follows the master", func() error {
-			if err := replicatesFrom(t, r, m); err != nil {
+		source := leader
+		if r == leader {
+			source = m
+		}
+		eventually(t, 10*time.Second, r.String()+" follows "+source.String(), func() error {
+			if err := replicatesFrom(t, r, source); err != nil {
 				return err
 			}
 			if n := queryString(t, r, "SELECT COUNT(*) FROM app.t"); n != "2" {
@@ -160,52 +167,68 @@ func TestRecoverKilledIntermediateMaster(t *testing.T) {
 	}
 }
 
-// TestDeadIntermediateMasterReplicasMoveToSiblingInItsDataCentre kills an
-// intermediate master that has a sibling in its data centre: its replicas
-// move under the sibling rather than under the master.
-func TestDeadIntermediateMasterReplicasMoveToSiblingInItsDataCentre(t *testing.T) {
-	topo := sandbox.StartForTest(t, sandbox.Spec{Instances: []sandbox.Node{
-		{Name: "m"}, {Name: "i1", Source: "m"}, {Name: "i2", Source: "m"}, {Name: "r1", Source: "i1"}, {Name: "r2", Source: "i1"},
-	}})
-	dcs := map[string]string{"m": "dc-a", "i1": "dc-b", "i2": "dc-b", "r1": "dc-b", "r2": "dc-b"}
-	for _, i := range topo.Instances() {
-		mustExec(t, i, "SET sql_log_bin=0; CREATE DATABASE meta; CREATE TABLE meta.dc (dc VARCHAR(20)); "+
-			"INSERT INTO meta.dc VALUES ('"+dcs[i.Name]+"'); SET sql_log_bin=1")
+// TestDeadIntermediateMasterSiblings kills an intermediate master that has
+// a sibling: its replicas move under the sibling in its data centre; a
+// lone replica with no sibling in its data centre moves under another
+// sibling rather than under the master (ARCHITECTURE §6.2).
+func TestDeadIntermediateMasterSiblings(t *testing.T) {
+	tests := []struct {
+		name     string
+		replicas []string
+		dcs      map[string]string
+	}{
+		{"sibling in the same data centre", []string{"r1", "r2"},
+			map[string]string{"m": "dc-a", "i1": "dc-b", "i2": "dc-b", "r1": "dc-b", "r2": "dc-b"}},
+		{"another sibling", []string{"r1"},
+			map[string]string{"m": "dc-a", "i1": "dc-b", "i2": "dc-c", "r1": "dc-b"}},
 	}
-	m, i1, i2 := topo.Master(), topo.Instance("i1"), topo.Instance("i2")
-	mustExec(t, m, "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (1)")
-	if err := topo.WaitReplicating(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig(t)
-	cfg.Discovery.Seeds = []string{m.Key}
-	cfg.Discovery.Classification.DataCenterQuery = "SELECT dc FROM meta.dc"
-	s := startStack(t, cfg)
-	waitForCluster(t, s, m.Key, 5)
-	eventually(t, 10*time.Second, "data centres classified", func() error {
-		if dc := getInstance(t, s, i1.Key).GetSnapshot().GetClassification().GetDataCenter(); dc != "dc-b" {
-			return fmt.Errorf("i1 in %q", dc)
-		}
-		return nil
-	})
-	if err := i1.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	rec := waitForRecovery(t, s, i1.Key, 20*time.Second)
-	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || keyString(rec.GetSuccessor()) != i2.Key {
-		t.Fatalf("recovery: %s, successor %s, want %s (%s); steps %v", rec.GetOutcome(), keyString(rec.GetSuccessor()), i2, rec.GetReason(), rec.GetSteps())
-	}
-	mustExec(t, m, "INSERT INTO app.t VALUES (2)")
-	for _, name := range []string{"r1", "r2"} {
-		r := topo.Instance(name)
-		eventually(t, 10*time.Second, r.String()+" follows the sibling", func() error {
-			if err := replicatesFrom(t, r, i2); err != nil {
-				return err
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := sandbox.Spec{Instances: []sandbox.Node{{Name: "m"}, {Name: "i1", Source: "m"}, {Name: "i2", Source: "m"}}}
+			for _, r := range tt.replicas {
+				spec.Instances = append(spec.Instances, sandbox.Node{Name: r, Source: "i1"})
 			}
-			if n := queryString(t, r, "SELECT COUNT(*) FROM app.t"); n != "2" {
-				return fmt.Errorf("%s rows, want 2", n)
+			topo := sandbox.StartForTest(t, spec)
+			for _, i := range topo.Instances() {
+				mustExec(t, i, "SET sql_log_bin=0; CREATE DATABASE meta; CREATE TABLE meta.dc (dc VARCHAR(20)); "+
+					"INSERT INTO meta.dc VALUES ('"+tt.dcs[i.Name]+"'); SET sql_log_bin=1")
 			}
-			return nil
+			m, i1, i2 := topo.Master(), topo.Instance("i1"), topo.Instance("i2")
+			mustExec(t, m, "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (1)")
+			if err := topo.WaitReplicating(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			cfg := testConfig(t)
+			cfg.Discovery.Seeds = []string{m.Key}
+			cfg.Discovery.Classification.DataCenterQuery = "SELECT dc FROM meta.dc"
+			s := startStack(t, cfg)
+			waitForCluster(t, s, m.Key, len(topo.Instances()))
+			eventually(t, 10*time.Second, "data centres classified", func() error {
+				if dc := getInstance(t, s, i1.Key).GetSnapshot().GetClassification().GetDataCenter(); dc != "dc-b" {
+					return fmt.Errorf("i1 in %q", dc)
+				}
+				return nil
+			})
+			if err := i1.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			rec := waitForRecovery(t, s, i1.Key, 20*time.Second)
+			if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || keyString(rec.GetSuccessor()) != i2.Key {
+				t.Fatalf("recovery: %s, successor %s, want %s (%s); steps %v", rec.GetOutcome(), keyString(rec.GetSuccessor()), i2, rec.GetReason(), rec.GetSteps())
+			}
+			mustExec(t, m, "INSERT INTO app.t VALUES (2)")
+			for _, name := range tt.replicas {
+				r := topo.Instance(name)
+				eventually(t, 10*time.Second, r.String()+" follows the sibling", func() error {
+					if err := replicatesFrom(t, r, i2); err != nil {
+						return err
+					}
+					if n := queryString(t, r, "SELECT COUNT(*) FROM app.t"); n != "2" {
+						return fmt.Errorf("%s rows, want 2", n)
+					}
+					return nil
+				})
+			}
 		})
 	}
 }

@@ -2,47 +2,73 @@ package recovery
 
 import (
 	"context"
+	"slices"
 
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 	"github.com/vigil-db/vigil/services/recovery/candidate"
 )
 
-// newSourceFor chooses where the replicas of a dead intermediate master go
-// (ARCHITECTURE §6.2): a sibling in the dead one's data centre, that
-// replicates from the same master, logs what it replicates, and has
-// executed everything each moved replica has; else the intermediate
-// master's own master, which has everything it relayed. It says why.
-func (s *Service) newSourceFor(ctx context.Context, t target) (topology.InstanceKey, string) {
-	dc := t.lastGood.GetClassification().GetDataCenter()
-	if dc == "" {
-		return t.master, "no data centre known for " + t.key.String() + ": its own master"
-	}
+// newHome is where the replicas of a dead intermediate master go: under
+// Source, or, when Leader is set, Leader under Source and the others under
+// Leader.
+type newHome struct {
+	Source, Leader topology.InstanceKey
+	Why            string
+}
+
+// newHomeFor chooses where the replicas of a dead intermediate master go
+// (ARCHITECTURE §6.2), in this order: a sibling in the dead one's data
+// centre; regrouped under the best of themselves; another sibling; the
+// intermediate master's own master, which has everything it relayed. A
+// sibling must answer, replicate from the same master with both threads,
+// log what it replicates and have executed everything each moved replica
+// has; a regroup leader must log what it replicates, be neither delayed nor
+// must_not, and have executed everything the others have.
+func (s *Service) newHomeFor(ctx context.Context, t target) newHome {
+	fallback := newHome{Source: t.master, Why: "its own master " + t.master.String()}
 	all, err := s.store.ListInstances(ctx)
 	if err != nil {
-		return t.master, "siblings unreadable (" + err.Error() + "): its own master"
+		fallback.Why += " (siblings unreadable: " + err.Error() + ")"
+		return fallback
 	}
 	var siblings []topology.InstanceKey
 	for _, inst := range all {
-		if src, ok := sourceOf(inst.Snapshot); ok && src == t.master && inst.Key != t.key &&
-			inst.LastGood.GetClassification().GetDataCenter() == dc {
+		if src, ok := sourceOf(inst.Snapshot); ok && src == t.master && inst.Key != t.key {
 			siblings = append(siblings, inst.Key)
 		}
 	}
-	if len(siblings) == 0 {
-		return t.master, "no sibling in data centre " + dc + ": its own master"
-	}
-	snaps, err := s.probeNow(ctx, append(siblings, t.replicas...))
+	snaps, err := s.probeNow(ctx, append(slices.Clone(siblings), t.replicas...))
 	if err != nil {
-		return t.master, "siblings not probed (" + err.Error() + "): its own master"
+		fallback.Why += " (siblings and replicas not probed: " + err.Error() + ")"
+		return fallback
 	}
-	replicas := snaps[len(siblings):]
+	sibSnaps, replicas := snaps[:len(siblings)], snaps[len(siblings):]
+	dc := t.lastGood.GetClassification().GetDataCenter()
+	fit := func(i int) bool { return fitSource(sibSnaps[i], t.master) && holdsAll(sibSnaps[i], replicas) }
+
 	for i, k := range siblings {
-		if sib := snaps[i]; fitSource(sib, t.master) && holdsAll(sib, replicas) {
-			return k, "sibling " + k.String() + " in data centre " + dc
+		if dc != "" && sibSnaps[i].GetClassification().GetDataCenter() == dc && fit(i) {
+			return newHome{Source: k, Why: "sibling " + k.String() + " in data centre " + dc}
 		}
 	}
-	return t.master, "no sibling in data centre " + dc + " replicates, logs its updates and has all the replicas have: its own master"
+	if len(t.replicas) > 1 {
+		for i, k := range t.replicas {
+			srv := replicas[i].GetServer()
+			delayed := channelFrom(replicas[i], t.key).GetSqlDelay() > 0
+			mustNot := t.classifications[k].GetPromotionRule() == topologyv1.PromotionRule_PROMOTION_RULE_MUST_NOT
+			if topology.IsGood(replicas[i]) && srv.GetLogBin() && srv.GetLogReplicaUpdates() && !delayed && !mustNot &&
+				holdsAll(replicas[i], replicas) {
+				return newHome{Source: t.master, Leader: k, Why: "regrouped under " + k.String() + ", which has everything the others have, under " + t.master.String()}
+			}
+		}
+	}
+	for i, k := range siblings {
+		if fit(i) {
+			return newHome{Source: k, Why: "sibling " + k.String()}
+		}
+	}
+	return fallback
 }
 
 // fitSource reports whether a sibling can take replicas: it answers,
@@ -54,10 +80,10 @@ func fitSource(sib *topologyv1.Snapshot, master topology.InstanceKey) bool {
 		ch.GetSqlThread() == topologyv1.ThreadState_THREAD_STATE_YES && srv.GetLogBin() && srv.GetLogReplicaUpdates()
 }
 
-// holdsAll reports whether sib executed everything each replica did.
-func holdsAll(sib *topologyv1.Snapshot, replicas []*topologyv1.Snapshot) bool {
+// holdsAll reports whether s executed everything each replica did.
+func holdsAll(s *topologyv1.Snapshot, replicas []*topologyv1.Snapshot) bool {
 	for _, r := range replicas {
-		if !candidate.CaughtUp(sib, r) {
+		if !candidate.CaughtUp(s, r) {
 			return false
 		}
 	}

@@ -148,9 +148,10 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 	)
 	switch {
 	case target.intermediate:
-		source, why := s.newSourceFor(ctx, target)
-		run.Note(ctx, "choose-new-source", source, true, why)
-		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{Key: target.key, Master: source, Replicas: target.replicas})
+		home := s.newHomeFor(ctx, target)
+		run.Note(ctx, "choose-new-source", home.Source, true, home.Why)
+		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{
+			Key: target.key, Master: home.Source, Leader: home.Leader, Replicas: target.replicas})
 	case !target.coMaster.IsZero():
 		res, err = run.RecoverDeadCoMaster(ctx, failover.DeadCoMaster{Key: target.key, CoMaster: target.coMaster, Replicas: target.replicas})
 	default:

@@ -4,22 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/vigil-db/vigil/pkg/topology"
 	"github.com/vigil-db/vigil/services/recovery/candidate"
 )
 
 // DeadIntermediateMaster is an intermediate master that died, its direct
-// replicas, and where they go: a sibling, or the master it replicated from.
+// replicas, and where they go (the caller chose, ARCHITECTURE §6.2): under
+// Master, a sibling or its own master; or, when Leader is one of the
+// replicas, Leader under Master and the others under Leader.
 type DeadIntermediateMaster struct {
 	Key      topology.InstanceKey
 	Master   topology.InstanceKey
+	Leader   topology.InstanceKey
 	Replicas []topology.InstanceKey
 }
 
 // RecoverDeadIntermediateMaster moves the replicas of a dead intermediate
-// master under dead.Master by GTID (the caller chose it, ARCHITECTURE
-// §6.2). Replicas that cannot move are detached and listed as lost.
+// master by GTID. Replicas that cannot move are listed as lost.
 func (r *Run) RecoverDeadIntermediateMaster(ctx context.Context, dead DeadIntermediateMaster) (Result, error) {
 	res := Result{Successor: dead.Master}
 	r.Phase("check-new-source")
@@ -28,20 +31,30 @@ func (r *Run) RecoverDeadIntermediateMaster(ctx context.Context, dead DeadInterm
 		return res, fmt.Errorf("new source %s does not answer", dead.Master)
 	}
 	r.Phase("repoint")
-	errs := parallel(dead.Replicas, func(k topology.InstanceKey) error {
-		return r.Change(ctx, "repoint", k, func(ctx context.Context) error { return r.MySQL.ReplicateFrom(ctx, k, dead.Master) })
+	replicas, source := dead.Replicas, dead.Master
+	if !dead.Leader.IsZero() {
+		if err := r.Change(ctx, "repoint", dead.Leader, func(ctx context.Context) error {
+			return r.MySQL.ReplicateFrom(ctx, dead.Leader, dead.Master)
+		}); err != nil {
+			return res, fmt.Errorf("regroup leader %s: %w", dead.Leader, err)
+		}
+		res.Successor, source = dead.Leader, dead.Leader
+		replicas = slices.DeleteFunc(slices.Clone(replicas), func(k topology.InstanceKey) bool { return k == dead.Leader })
+	}
+	errs := parallel(replicas, func(k topology.InstanceKey) error {
+		return r.Change(ctx, "repoint", k, func(ctx context.Context) error { return r.MySQL.ReplicateFrom(ctx, k, source) })
 	})
 	if err := fenced(errs); err != nil {
 		return res, err
 	}
 	var failed []error
-	for _, k := range dead.Replicas {
+	for _, k := range replicas {
 		if err := errs[k]; err != nil {
 			res.Lost = append(res.Lost, candidate.Verdict{Key: k, Rule: "repoint-failed", Reason: err.Error()})
 			failed = append(failed, err)
 		}
 	}
-	if len(failed) == len(dead.Replicas) && len(failed) > 0 {
+	if len(failed) == len(replicas) && len(failed) > 0 {
 		return res, fmt.Errorf("no replica could move: %w", errors.Join(failed...))
 	}
 	return res, nil
