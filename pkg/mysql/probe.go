@@ -362,6 +362,12 @@ func (r *probeRun) succeeded(stmt string, err error) bool {
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) {
 		r.stopped = true
+		if !errors.Is(err, context.Canceled) {
+			// The server stopped answering mid-probe: the probe failed.
+			// What it read so far (perhaps no replication channels)
+			// must not stand for where the instance is.
+			r.snap.Reachable, r.snap.Partial = false, false
+		}
 	}
 	return false
 }

@@ -351,3 +351,35 @@ func TestProbeTooManyConnections(t *testing.T) {
 			s.GetReachable(), s.GetErrorClass(), s.GetErrorNumber(), s.GetError())
 	}
 }
+
+// TestConnectionLostMidProbeIsAFailedProbe: a server that stops answering
+// after the probe reached it gives a failed probe, not a partial one whose
+// missing replication channels would move the instance to a tree of its
+// own; a MySQL error leaves the probe partial, and a canceled probe is no
+// evidence either way.
+func TestConnectionLostMidProbeIsAFailedProbe(t *testing.T) {
+	p := newTestProber(t, sandboxCredentials)
+	tests := []struct {
+		name               string
+		err                error
+		reachable, partial bool
+	}{
+		{"connection lost", mysql.ErrInvalidConn, false, false},
+		{"MySQL error", &mysql.MySQLError{Number: 1227, Message: "Access denied; you need the REPLICATION CLIENT privilege"}, true, true},
+		{"probe canceled", context.Canceled, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &probeRun{prober: p, key: topology.InstanceKey{Host: "db", Port: 3306}, snap: &topologyv1.Snapshot{Reachable: true}}
+			if r.succeeded("SHOW SLAVE STATUS", tt.err) {
+				t.Fatal("succeeded with an error")
+			}
+			if r.snap.GetReachable() != tt.reachable || r.snap.GetPartial() != tt.partial {
+				t.Errorf("reachable=%v partial=%v, want %v %v", r.snap.GetReachable(), r.snap.GetPartial(), tt.reachable, tt.partial)
+			}
+			if r.snap.GetError() == "" {
+				t.Error("no error recorded")
+			}
+		})
+	}
+}
