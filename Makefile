@@ -33,6 +33,7 @@ stress: deps
 bench: deps
 	$(GO) run ./cmd/vigil bench probe
 	$(GO) run ./cmd/vigil bench detect --runs 20
+	$(GO) run ./cmd/vigil bench failover --runs 20
 
 # Code generation uses tools pinned in tools/go.mod, built into bin/.
 tools: $(TOOLS)
