@@ -3,6 +3,7 @@ package recovery
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"time"
 
@@ -18,7 +19,8 @@ type Config struct {
 	// DiscoveryAddrs are the discovery members asked to re-probe a cluster
 	// before a recovery acts.
 	DiscoveryAddrs []string `yaml:"discovery_addrs"`
-	// Name identifies this recovery process in the audit and in logs.
+	// Name identifies this recovery process in the audit and in logs;
+	// the host name by default. Give each process of a host its own.
 	Name string `yaml:"name"`
 
 	// Clusters narrows automated recovery to the clusters whose name or
@@ -56,11 +58,15 @@ type Config struct {
 // DefaultConfig returns the defaults for one recovery process next to one
 // analyzer and one discovery member.
 func DefaultConfig() Config {
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "recovery"
+	}
 	return Config{
 		ListenAddr:      "127.0.0.1:7103",
 		AnalyzerAddrs:   []string{"127.0.0.1:7102"},
 		DiscoveryAddrs:  []string{"127.0.0.1:7101"},
-		Name:            "recovery",
+		Name:            name,
 		BlockPeriod:     time.Hour,
 		LockTTL:         10 * time.Second,
 		StepTimeout:     5 * time.Second,
