@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-db/vigil/internal/app"
 	"github.com/vigil-db/vigil/pkg/coord/etcd"
 	"github.com/vigil-db/vigil/pkg/sandbox"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
@@ -246,4 +247,60 @@ func assertNoRecovery(t *testing.T, s *stack) {
 	if len(resp.GetRecoveries()) > 0 {
 		t.Errorf("recoveries recorded: %v", resp.GetRecoveries())
 	}
+}
+
+// TestWokenMasterFencedAfterARecoveryRestart freezes the master, lets it be
+// replaced, restarts the recovery service, then resumes the old master: the
+// restarted service still makes it read-only.
+func TestWokenMasterFencedAfterARecoveryRestart(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	m := topo.Master()
+	t.Cleanup(func() { _ = m.Thaw() })
+	cfg := testConfig(t)
+	cfg.Discovery.Seeds = []string{m.Key}
+	cfg.Services = []string{app.Discovery, app.Analyzer}
+	s := startStack(t, cfg)
+	waitForCluster(t, s, m.Key, 3)
+	recoveryCfg := cfg
+	recoveryCfg.Services = []string{app.Recovery}
+	recoveryCfg.Recovery.AnalyzerAddrs = []string{s.app.Addr(app.Analyzer)}
+	recoveryCfg.Recovery.DiscoveryAddrs = []string{s.app.Addr(app.Discovery)}
+	first := startStack(t, recoveryCfg)
+
+	if err := m.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	rec := waitForRecovery(t, first, m.Key, 20*time.Second)
+	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
+		t.Fatalf("recovery: %s (%s)", rec.GetOutcome(), rec.GetReason())
+	}
+	first.stop()
+	again := startStack(t, recoveryCfg)
+	eventually(t, 10*time.Second, "the restarted service watches the replaced master", func() error {
+		if len(again.logs.lines("watching a replaced master again", m.Key)) == 0 {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	if err := m.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "woken master read-only", func() error {
+		if ro := queryString(t, m, "SELECT @@read_only"); ro != "1" {
+			return fmt.Errorf("read_only = %s", ro)
+		}
+		return nil
+	})
+	eventually(t, 5*time.Second, "fencing in the audit", func() error {
+		resp, err := again.recovery.GetRecovery(ctxT(t), &recoveryv1.GetRecoveryRequest{Id: rec.GetId()})
+		if err != nil {
+			return err
+		}
+		for _, st := range resp.GetRecovery().GetSteps() {
+			if st.GetName() == "fence-woken-master" && st.GetOk() {
+				return nil
+			}
+		}
+		return fmt.Errorf("steps: %v", resp.GetRecovery().GetSteps())
+	})
 }

@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -56,4 +57,45 @@ func (s *Service) noteFenced(ctx context.Context, recoveryID string, key topolog
 	if err := s.store.SaveRecovery(ctx, r); err != nil {
 		s.log.Warn("fencing not recorded", "recovery_id", recoveryID, "err", err)
 	}
+}
+
+// resumeFencing starts again, after a restart, the watches of the masters
+// replaced within FenceFor that have not answered since.
+func (s *Service) resumeFencing(ctx context.Context) {
+	since := time.Now().Add(-s.cfg.FenceFor)
+	var ids []string
+	err := s.eachRecovery(ctx, func(r *recoveryv1.Recovery) bool {
+		if r.GetStartedAt().AsTime().Before(since) {
+			return false
+		}
+		if r.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
+			ids = append(ids, r.GetId())
+		}
+		return true
+	})
+	if err != nil {
+		s.log.Warn("replaced masters not watched again after the restart", "err", err)
+		return
+	}
+	for _, id := range ids {
+		r, err := s.store.GetRecovery(ctx, id)
+		if err != nil {
+			s.log.Warn("replaced master not watched again after the restart", "recovery_id", id, "err", err)
+			continue
+		}
+		// A recovery that published a new master replaced one.
+		replaced := hasStep(r, "publish-master")
+		fenced := hasStep(r, "fence-woken-master")
+		key, err := topology.KeyFromProto(r.GetFailedInstance())
+		if !replaced || fenced || err != nil {
+			continue
+		}
+		s.log.Info("watching a replaced master again", "instance", key.String(), "recovery_id", id)
+		s.fenceWhenItWakes(key, id)
+	}
+}
+
+// hasStep reports whether a recovery took a step of that name successfully.
+func hasStep(r *recoveryv1.Recovery, name string) bool {
+	return slices.ContainsFunc(r.GetSteps(), func(st *recoveryv1.RecoveryStep) bool { return st.GetName() == name && st.GetOk() })
 }

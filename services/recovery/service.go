@@ -135,6 +135,7 @@ func (s *Service) Run(ctx context.Context) error {
 		covered = fmt.Sprintf("clusters matching %q", s.cfg.Clusters)
 	}
 	s.log.Info("automated recovery covers "+covered, "dry_run", s.cfg.DryRun, "block_period", s.cfg.BlockPeriod, "analyzers", s.cfg.AnalyzerAddrs)
+	s.wg.Go(func() { s.resumeFencing(s.runCtx) })
 	var follows sync.WaitGroup
 	for i, c := range s.analyzers {
 		follows.Go(func() { s.follow(ctx, s.cfg.AnalyzerAddrs[i], c) })
