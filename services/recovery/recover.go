@@ -308,7 +308,7 @@ func (s *Service) bounds() failover.Bounds {
 // lockCluster takes the cluster's lock through the current session,
 // starting a new session when there is none or the last one was lost.
 func (s *Service) lockCluster(ctx context.Context, cluster string) (coord.Lock, error) {
-	s.mu.Lock()
+	s.sessionMu.Lock()
 	sess := s.session
 	if sess != nil {
 		select {
@@ -321,12 +321,12 @@ func (s *Service) lockCluster(ctx context.Context, cluster string) (coord.Lock, 
 		var err error
 		sess, err = s.coord.NewSession(ctx, s.cfg.LockTTL)
 		if err != nil {
-			s.mu.Unlock()
+			s.sessionMu.Unlock()
 			return nil, fmt.Errorf("new coordination session: %w", err)
 		}
 		s.session = sess
 	}
-	s.mu.Unlock()
+	s.sessionMu.Unlock()
 	return sess.Lock(ctx, "clusters/"+cluster)
 }
 

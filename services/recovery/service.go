@@ -71,8 +71,12 @@ type Service struct {
 	stopRun context.CancelFunc
 	wg      sync.WaitGroup
 
-	mu      sync.Mutex
-	session coord.Session
+	// sessionMu guards session alone: starting a session waits on the
+	// coordinator, and must not hold up the event streams.
+	sessionMu sync.Mutex
+	session   coord.Session
+
+	mu sync.Mutex
 	// active holds the recoverable detections the analyzers report active.
 	active map[string]*analyzerv1.Detection
 	// running and again serialise the handling of each cluster.
@@ -144,11 +148,11 @@ func (s *Service) Run(ctx context.Context) error {
 	s.stopRun()
 	follows.Wait()
 	s.wg.Wait()
-	s.mu.Lock()
+	s.sessionMu.Lock()
 	if s.session != nil {
 		_ = s.session.Close()
 	}
-	s.mu.Unlock()
+	s.sessionMu.Unlock()
 	s.closeConns()
 	return s.mysql.Close()
 }
