@@ -41,19 +41,8 @@ func TestRecoverDeadCoMaster(t *testing.T) {
 	// Once r1 replaced it, the dead master (whose last state replicates
 	// from r1) may be seen as a dead intermediate master too: that
 	// recovery is skipped for the downtime the first one set.
-	var rec *recoveryv1.Recovery
-	eventually(t, 20*time.Second, "the co-master recovery ended", func() error {
-		resp, err := s.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
-		if err != nil {
-			return err
-		}
-		for _, r := range resp.GetRecoveries() {
-			if r.GetAnalysis() == "DeadCoMaster" && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING {
-				rec = r
-				return nil
-			}
-		}
-		return fmt.Errorf("recoveries: %v", resp.GetRecoveries())
+	rec := waitForRecoveryWhere(t, s, "the co-master recovery ended", 20*time.Second, func(r *recoveryv1.Recovery) bool {
+		return r.GetAnalysis() == "DeadCoMaster" && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING
 	})
 	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || keyString(rec.GetSuccessor()) != r1.Key {
 		t.Fatalf("recovery of %s: %s, successor %s (%s); steps %v; events %s", rec.GetAnalysis(), rec.GetOutcome(),

@@ -85,19 +85,8 @@ recovery:
 	other.Recovery.DiscoveryAddrs = []string{s.app.Addr(app.Discovery)}
 	b := startStack(t, other)
 
-	var done *recoveryv1.Recovery
-	eventually(t, 30*time.Second, "recovery by the other process", func() error {
-		resp, err := b.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
-		if err != nil {
-			return err
-		}
-		for _, r := range resp.GetRecoveries() {
-			if r.GetProcess() == "recovery-b" && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING {
-				done = r
-				return nil
-			}
-		}
-		return fmt.Errorf("recoveries: %v", resp.GetRecoveries())
+	done := waitForRecoveryWhere(t, b, "recovery by the other process", 30*time.Second, func(r *recoveryv1.Recovery) bool {
+		return r.GetProcess() == "recovery-b" && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING
 	})
 	if done.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
 		t.Fatalf("recovery by recovery-b: %s (%s); killed process said:\n%s", done.GetOutcome(), done.GetReason(), out.String())

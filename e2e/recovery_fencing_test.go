@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,26 +61,11 @@ func TestLostLockMakesNoFurtherChange(t *testing.T) {
 		}
 	}
 
-	var aborted *recoveryv1.Recovery
-	eventually(t, 20*time.Second, "the recovery aborted", func() error {
-		resp, err := s.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
-		if err != nil {
-			return err
-		}
-		for _, r := range resp.GetRecoveries() {
-			if r.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED {
-				aborted = r
-				return nil
-			}
-		}
-		return fmt.Errorf("recoveries: %v", resp.GetRecoveries())
+	aborted := waitForRecoveryWhere(t, s, "the recovery aborted", 20*time.Second, func(r *recoveryv1.Recovery) bool {
+		return r.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED
 	})
-	full, err := s.recovery.GetRecovery(ctxT(t), &recoveryv1.GetRecoveryRequest{Id: aborted.GetId()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	refused := 0
-	for _, st := range full.GetRecovery().GetSteps() {
+	for _, st := range aborted.GetSteps() {
 		if strings.HasPrefix(st.GetName(), "hook-") {
 			continue
 		}
@@ -91,7 +75,7 @@ func TestLostLockMakesNoFurtherChange(t *testing.T) {
 		refused++
 	}
 	if refused == 0 {
-		t.Errorf("no step recorded as refused for the lost lock: %v", full.GetRecovery().GetSteps())
+		t.Errorf("no step recorded as refused for the lost lock: %v", aborted.GetSteps())
 	}
 
 	for _, r := range topo.Instances()[1:] {

@@ -108,19 +108,8 @@ func TestAntiFlappingBlockAndAcknowledge(t *testing.T) {
 		got.GetRecovery().GetAcknowledgedBy() != "oncall" {
 		t.Fatalf("first recovery after the acknowledgement: %v, %v", got, err)
 	}
-	var third *recoveryv1.Recovery
-	eventually(t, 20*time.Second, "recovery after the acknowledgement", func() error {
-		resp, err := s.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
-		if err != nil {
-			return err
-		}
-		for _, r := range resp.GetRecoveries() {
-			if keyString(r.GetFailedInstance()) == second.Key && r.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
-				third = r
-				return nil
-			}
-		}
-		return fmt.Errorf("recoveries: %v", resp.GetRecoveries())
+	third := waitForRecoveryWhere(t, s, "recovery after the acknowledgement", 20*time.Second, func(r *recoveryv1.Recovery) bool {
+		return keyString(r.GetFailedInstance()) == second.Key && r.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED
 	})
 	newest := instanceByKey(t, topo, keyString(third.GetSuccessor()))
 	for _, r := range replicas {
@@ -316,23 +305,9 @@ func TestRecoveryProcessStoppedMidRecovery(t *testing.T) {
 	b := startStack(t, recoveryOnly("recovery-b"))
 	a.stop()
 
-	rec := waitForRecovery(t, b, m.Key, 30*time.Second)
-	if rec.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_ABORTED {
-		// The stopped process's record; the other one follows.
-		eventually(t, 30*time.Second, "recovery by the other process", func() error {
-			resp, err := b.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
-			if err != nil {
-				return err
-			}
-			for _, r := range resp.GetRecoveries() {
-				if r.GetProcess() == "recovery-b" && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING {
-					rec = r
-					return nil
-				}
-			}
-			return fmt.Errorf("recoveries: %v", resp.GetRecoveries())
-		})
-	}
+	rec := waitForRecoveryWhere(t, b, "recovery by the other process", 30*time.Second, func(r *recoveryv1.Recovery) bool {
+		return r.GetProcess() == "recovery-b" && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING
+	})
 	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || rec.GetProcess() != "recovery-b" {
 		t.Fatalf("recovery: %s by %s (%s), want success by recovery-b", rec.GetOutcome(), rec.GetProcess(), rec.GetReason())
 	}

@@ -43,14 +43,23 @@ func recoveryStack(t *testing.T, topo *sandbox.Topology) (*stack, string) {
 // and returns it with its steps.
 func waitForRecovery(t *testing.T, s *stack, failed string, within time.Duration) *recoveryv1.Recovery {
 	t.Helper()
+	return waitForRecoveryWhere(t, s, "recovery of "+failed+" ended", within, func(r *recoveryv1.Recovery) bool {
+		return keyString(r.GetFailedInstance()) == failed && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING
+	})
+}
+
+// waitForRecoveryWhere waits until the newest recovery for which match is
+// true exists, and returns it with its steps.
+func waitForRecoveryWhere(t *testing.T, s *stack, what string, within time.Duration, match func(*recoveryv1.Recovery) bool) *recoveryv1.Recovery {
+	t.Helper()
 	var found *recoveryv1.Recovery
-	eventually(t, within, "recovery of "+failed+" ended", func() error {
+	eventually(t, within, what, func() error {
 		resp, err := s.recovery.ListRecoveries(ctxT(t), &recoveryv1.ListRecoveriesRequest{})
 		if err != nil {
 			return err
 		}
 		for _, r := range resp.GetRecoveries() {
-			if keyString(r.GetFailedInstance()) == failed && r.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING {
+			if match(r) {
 				found = r
 				return nil
 			}
@@ -62,6 +71,24 @@ func waitForRecovery(t *testing.T, s *stack, failed string, within time.Duration
 		t.Fatal(err)
 	}
 	return resp.GetRecovery()
+}
+
+// waitForFencing waits until a recovery's audit says that the master it
+// replaced was fenced when it answered again.
+func waitForFencing(t *testing.T, s *stack, id string) {
+	t.Helper()
+	eventually(t, 5*time.Second, "fencing in the audit", func() error {
+		resp, err := s.recovery.GetRecovery(ctxT(t), &recoveryv1.GetRecoveryRequest{Id: id})
+		if err != nil {
+			return err
+		}
+		for _, st := range resp.GetRecovery().GetSteps() {
+			if st.GetName() == "fence-woken-master" && st.GetOk() {
+				return nil
+			}
+		}
+		return fmt.Errorf("steps: %v", resp.GetRecovery().GetSteps())
+	})
 }
 
 // queryString runs a one-value query on a sandbox instance.
@@ -210,18 +237,7 @@ func TestRecoverFrozenMasterAndFenceItWhenItWakes(t *testing.T) {
 		return nil
 	})
 	t.Logf("woken master read-only %s after SIGCONT (upper bound: includes this test's polling)", time.Since(woke).Round(time.Millisecond))
-	eventually(t, 5*time.Second, "fencing in the audit", func() error {
-		resp, err := s.recovery.GetRecovery(ctxT(t), &recoveryv1.GetRecoveryRequest{Id: rec.GetId()})
-		if err != nil {
-			return err
-		}
-		for _, st := range resp.GetRecovery().GetSteps() {
-			if st.GetName() == "fence-woken-master" && st.GetOk() {
-				return nil
-			}
-		}
-		return fmt.Errorf("steps: %v", resp.GetRecovery().GetSteps())
-	})
+	waitForFencing(t, s, rec.GetId())
 	if hosts := queryString(t, m, "SELECT COUNT(*) FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'"); hosts != "0" {
 		t.Errorf("%s replicas still replicate from the woken master", hosts)
 	}
@@ -291,16 +307,5 @@ func TestWokenMasterFencedAfterARecoveryRestart(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 5*time.Second, "fencing in the audit", func() error {
-		resp, err := again.recovery.GetRecovery(ctxT(t), &recoveryv1.GetRecoveryRequest{Id: rec.GetId()})
-		if err != nil {
-			return err
-		}
-		for _, st := range resp.GetRecovery().GetSteps() {
-			if st.GetName() == "fence-woken-master" && st.GetOk() {
-				return nil
-			}
-		}
-		return fmt.Errorf("steps: %v", resp.GetRecovery().GetSteps())
-	})
+	waitForFencing(t, again, rec.GetId())
 }
