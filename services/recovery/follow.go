@@ -105,6 +105,9 @@ func (s *Service) observe(d *analyzerv1.Detection) {
 func (s *Service) schedule(cluster string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.stopping {
+		return
+	}
 	if s.running[cluster] {
 		s.again[cluster] = true
 		return

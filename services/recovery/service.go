@@ -84,6 +84,9 @@ type Service struct {
 	// done holds the active detections a recovery already ran for, so
 	// that their later events need no lock and no store read.
 	done map[string]bool
+	// stopping is set when Run is about to wait for the recoveries under
+	// way: nothing new may start.
+	stopping bool
 }
 
 // New returns a recovery service.
@@ -147,6 +150,9 @@ func (s *Service) Run(ctx context.Context) error {
 	<-ctx.Done()
 	s.stopRun()
 	follows.Wait()
+	s.mu.Lock()
+	s.stopping = true // no schedule may add to s.wg once Wait has begun
+	s.mu.Unlock()
 	s.wg.Wait()
 	s.sessionMu.Lock()
 	if s.session != nil {
