@@ -226,6 +226,7 @@ func TestRecoverFrozenMasterAndFenceItWhenItWakes(t *testing.T) {
 	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
 		t.Fatalf("recovery %s: %s (%s), steps %v", rec.GetId(), rec.GetOutcome(), rec.GetReason(), rec.GetSteps())
 	}
+	t.Logf("recovery phases: %v", rec.GetPhases())
 	woke := time.Now()
 	if err := m.Thaw(); err != nil {
 		t.Fatal(err)

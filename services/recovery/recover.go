@@ -170,6 +170,12 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 		run.Phase("publish")
 		err = s.publishMaster(ctx, run, d.GetCluster(), res.Successor)
 	}
+	if res.OldMasterFenced != nil {
+		// A frozen old master holds the attempt up to the step timeout;
+		// the new master is already writable and published by now.
+		run.Phase("old-master-fence")
+		<-res.OldMasterFenced
+	}
 	switch {
 	case errors.Is(err, failover.ErrFenced):
 		log.Error("recovery aborted: cluster lock lost", "err", err)

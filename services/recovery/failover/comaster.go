@@ -23,13 +23,10 @@ type DeadCoMaster struct {
 // co-master's replicas under it by GTID. A replica that cannot follow (one
 // ahead of the survivor refuses to) is detached and listed as lost.
 func (r *Run) RecoverDeadCoMaster(ctx context.Context, dead DeadCoMaster) (Result, error) {
-	res := Result{Successor: dead.CoMaster}
+	res := Result{Successor: dead.CoMaster, OldMasterFenced: r.fenceOldMaster(ctx, dead.Key)}
 	all := append([]topology.InstanceKey{dead.CoMaster}, dead.Replicas...)
 	r.Phase("fence")
-	errs := parallel(append([]topology.InstanceKey{dead.Key}, all...), func(k topology.InstanceKey) error {
-		if k == dead.Key {
-			return r.Change(ctx, "fence-old-master", k, func(ctx context.Context) error { return r.MySQL.SetReadOnly(ctx, k, true) })
-		}
+	errs := parallel(all, func(k topology.InstanceKey) error {
 		return r.Change(ctx, "stop-replication-io", k, func(ctx context.Context) error { return r.MySQL.StopReplicationIO(ctx, k) })
 	})
 	if err := fenced(errs); err != nil {

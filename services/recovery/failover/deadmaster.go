@@ -30,6 +30,10 @@ type DeadMaster struct {
 
 // Result is what a recovery changed.
 type Result struct {
+	// OldMasterFenced, when not nil, is closed once the attempt to make
+	// the old master read-only has ended; it runs alongside the recovery,
+	// and the caller waits for it before it is done.
+	OldMasterFenced <-chan struct{}
 	// Successor is the new master, or the new source of the moved replicas.
 	Successor topology.InstanceKey
 	// Lost are the replicas left detached, with why.
@@ -53,17 +57,12 @@ func (r *Run) Choose(ctx context.Context, dead DeadMaster) (candidate.Choice, er
 // are detached (replication stopped, source kept) and listed as lost.
 func (r *Run) RecoverDeadMaster(ctx context.Context, dead DeadMaster) (Result, error) {
 	r.Phase("fence")
-	// The old master and the replicas are fenced at once: a frozen master
-	// keeps the attempt waiting, and the replicas must not wait for it.
-	// A dead master does not answer: its step failing is expected.
-	errs := parallel(append([]topology.InstanceKey{dead.Key}, dead.Replicas...), func(k topology.InstanceKey) error {
-		if k == dead.Key {
-			return r.Change(ctx, "fence-old-master", k, func(ctx context.Context) error { return r.MySQL.SetReadOnly(ctx, k, true) })
-		}
+	res := Result{OldMasterFenced: r.fenceOldMaster(ctx, dead.Key)}
+	errs := parallel(dead.Replicas, func(k topology.InstanceKey) error {
 		return r.Change(ctx, "stop-replication-io", k, func(ctx context.Context) error { return r.MySQL.StopReplicationIO(ctx, k) })
 	})
 	if err := fenced(errs); err != nil {
-		return Result{}, err
+		return res, err
 	}
 
 	r.Phase("relay-logs")
@@ -79,16 +78,17 @@ func (r *Run) RecoverDeadMaster(ctx context.Context, dead DeadMaster) (Result, e
 		})
 	})
 	if err := fenced(errs); err != nil {
-		return Result{}, err
+		return res, err
 	}
 
 	r.Phase("choose")
 	choice, err := r.Choose(ctx, dead)
 	r.Note(ctx, "choose-candidate", choice.Promote, err == nil, describeChoice(choice, err))
 	if err != nil {
-		return Result{Choice: choice}, err
+		res.Choice = choice
+		return res, err
 	}
-	res := Result{Successor: choice.Promote, Lost: slices.Clone(choice.Lost), Choice: choice}
+	res.Successor, res.Lost, res.Choice = choice.Promote, slices.Clone(choice.Lost), choice
 	if choice.TwoStep() {
 		r.Phase("catch-up")
 		if err := r.catchUp(ctx, choice.Promote, choice.DataHolder); err != nil {
@@ -214,6 +214,21 @@ func errant(replica, master *topologyv1.Snapshot) bool {
 	re, err1 := topology.ParseGTIDSet(rs.GetGtidExecuted())
 	me, err2 := topology.ParseGTIDSet(ms.GetGtidExecuted())
 	return err1 == nil && err2 == nil && !topology.ErrantGTIDs(re, me, []string{ms.GetServerUuid()}).IsEmpty()
+}
+
+// fenceOldMaster tries to make the old master read-only while the recovery
+// goes on, and returns a channel closed when the attempt has ended (within
+// the step timeout). A dead master does not answer (the step fails, as
+// expected), and a frozen one keeps the attempt waiting: neither may hold
+// up the replicas. The service keeps watching a replaced master afterwards,
+// to fence it when it wakes up.
+func (r *Run) fenceOldMaster(ctx context.Context, key topology.InstanceKey) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Change(ctx, "fence-old-master", key, func(ctx context.Context) error { return r.MySQL.SetReadOnly(ctx, key, true) })
+	}()
+	return done
 }
 
 // fenced returns the first error that says the lock was lost.
