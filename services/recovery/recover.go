@@ -170,6 +170,9 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 		run.Phase("publish")
 		err = s.publishMaster(ctx, run, d.GetCluster(), res.Successor)
 	}
+	if err == nil {
+		s.refresh(ctx, run, res.Successor, target.replicas)
+	}
 	if res.OldMasterFenced != nil {
 		// A frozen old master holds the attempt up to the step timeout;
 		// the new master is already writable and published by now.
@@ -191,7 +194,6 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 	}
 	s.markDone(d.GetId())
 	rec := run.Record()
-	s.refresh(ctx, run, res.Successor, target.replicas)
 	s.downtime(ctx, run, target.key, "replaced by "+res.Successor.String()+" in recovery "+rec.GetId())
 	for _, v := range res.Lost {
 		s.downtime(ctx, run, v.Key, "lost in recovery "+rec.GetId()+": "+v.Reason)
