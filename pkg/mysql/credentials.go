@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -15,6 +16,9 @@ const (
 	EnvUser            = "VIGIL_MYSQL_USER"
 	EnvPassword        = "VIGIL_MYSQL_PASSWORD"
 	EnvCredentialsFile = "VIGIL_MYSQL_CREDENTIALS_FILE"
+
+	EnvReplicationUser     = "VIGIL_MYSQL_REPLICATION_USER"
+	EnvReplicationPassword = "VIGIL_MYSQL_REPLICATION_PASSWORD"
 )
 
 const redacted = "[redacted]"
@@ -42,6 +46,27 @@ func LoadCredentials(getenv func(string) string) (Credentials, error) {
 			EnvUser, EnvPassword, EnvCredentialsFile)
 	}
 	return c, nil
+}
+
+// LoadReplicationCredentials reads the user replicas log in to their
+// source with, which a former master needs to replicate from its
+// successor: VIGIL_MYSQL_REPLICATION_USER and
+// VIGIL_MYSQL_REPLICATION_PASSWORD. Both unset is no user (ok false).
+func LoadReplicationCredentials(getenv func(string) string) (c Credentials, ok bool, err error) {
+	c = Credentials{User: getenv(EnvReplicationUser), Password: getenv(EnvReplicationPassword)}
+	if c.User == "" {
+		if c.Password != "" {
+			return Credentials{}, false, fmt.Errorf("replication credentials: %s is set but %s is not", EnvReplicationPassword, EnvReplicationUser)
+		}
+		return Credentials{}, false, nil
+	}
+	if _, err := literal(EnvReplicationUser, c.User, strconv.Quote(c.User)); err != nil {
+		return Credentials{}, false, fmt.Errorf("replication credentials: %w", err)
+	}
+	if _, err := literal(EnvReplicationPassword, c.Password, redacted); err != nil {
+		return Credentials{}, false, fmt.Errorf("replication credentials: %w", err)
+	}
+	return c, true, nil
 }
 
 func loadCredentialsFile(path string) (Credentials, error) {

@@ -83,12 +83,23 @@ type dialect struct {
 	// semiSyncSource is the variable that turns the semi-sync source
 	// (master) side on.
 	semiSyncSource string
+	// executed returns the GTIDs the server executed (MariaDB: the last
+	// one written to its binary log, per domain).
+	executed string
+	// waitExecuted waits, for at most its second argument in seconds,
+	// until the server executed the GTIDs of its first; it returns 0 once
+	// they are.
+	waitExecuted string
+	// adoptOwnBinlog, on a former master about to replicate, makes its
+	// replication start after the transactions in its own binary log;
+	// empty where auto-position does that by itself.
+	adoptOwnBinlog string
 }
 
 // changeSourceWords are the keywords of a CHANGE MASTER / CHANGE
 // REPLICATION SOURCE statement that repoints a replica by GTID.
 type changeSourceWords struct {
-	statement, host, port, gtid string
+	statement, host, port, gtid, user, password string
 }
 
 // newDialect picks the statements for a flavour and version:
@@ -110,8 +121,11 @@ func newDialect(flavor topologyv1.Flavor, v serverVersion) dialect {
 			// client without the READ_ONLY ADMIN privilege.
 			readOnly:       "SET GLOBAL read_only=1",
 			writable:       "SET GLOBAL read_only=0",
-			changeSource:   changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_USE_GTID=slave_pos"},
+			changeSource:   changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_USE_GTID=slave_pos", "MASTER_USER", "MASTER_PASSWORD"},
 			semiSyncSource: "rpl_semi_sync_master_enabled",
+			executed:       "SELECT @@gtid_binlog_pos",
+			waitExecuted:   "SELECT MASTER_GTID_WAIT(?, ?)",
+			adoptOwnBinlog: "SET GLOBAL gtid_slave_pos=@@gtid_binlog_pos",
 		}
 	}
 	d := dialect{
@@ -126,8 +140,10 @@ func newDialect(flavor topologyv1.Flavor, v serverVersion) dialect {
 		// super_read_only implies read_only; clearing read_only clears both.
 		readOnly:       "SET GLOBAL super_read_only=1",
 		writable:       "SET GLOBAL read_only=0",
-		changeSource:   changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_AUTO_POSITION=1"},
+		changeSource:   changeSourceWords{"CHANGE MASTER TO", "MASTER_HOST", "MASTER_PORT", "MASTER_AUTO_POSITION=1", "MASTER_USER", "MASTER_PASSWORD"},
 		semiSyncSource: "rpl_semi_sync_master_enabled",
+		executed:       "SELECT @@GLOBAL.gtid_executed",
+		waitExecuted:   "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)",
 	}
 	if v.atLeast(8, 0, 22) {
 		d.replicaStatus = "SHOW REPLICA STATUS"
@@ -139,7 +155,7 @@ func newDialect(flavor topologyv1.Flavor, v serverVersion) dialect {
 		d.resetReplicaAll = "RESET REPLICA ALL"
 	}
 	if v.atLeast(8, 0, 23) {
-		d.changeSource = changeSourceWords{"CHANGE REPLICATION SOURCE TO", "SOURCE_HOST", "SOURCE_PORT", "SOURCE_AUTO_POSITION=1"}
+		d.changeSource = changeSourceWords{"CHANGE REPLICATION SOURCE TO", "SOURCE_HOST", "SOURCE_PORT", "SOURCE_AUTO_POSITION=1", "SOURCE_USER", "SOURCE_PASSWORD"}
 	}
 	if v.atLeast(8, 0, 26) {
 		// The semisync_source plugin that replaces semisync_master.

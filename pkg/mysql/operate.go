@@ -163,17 +163,111 @@ func (p *Prober) WaitRelayLogApplied(ctx context.Context, key topology.InstanceK
 	}
 }
 
-// hostLiteral returns host as a SQL string literal. It refuses quotes,
-// backslashes and control characters rather than escape them, so that the
-// literal means the same under every sql_mode.
+// hostLiteral returns host as a SQL string literal, as literal does.
 func hostLiteral(host string) (string, error) {
 	if host == "" {
 		return "", errors.New("source host is empty")
 	}
-	for _, r := range host {
+	return literal("source host", host, strconv.Quote(host))
+}
+
+// literal returns value as a SQL string literal. It refuses quotes,
+// backslashes and control characters rather than escape them, so that the
+// literal means the same under every sql_mode. Errors name the field and
+// show value as shown (a password is not shown).
+func literal(field, value, shown string) (string, error) {
+	for _, r := range value {
 		if r == '\'' || r == '\\' || r == '"' || r < 0x20 || r == 0x7f {
-			return "", fmt.Errorf("source host %s: character %s not allowed", strconv.Quote(host), strconv.QuoteRune(r))
+			return "", fmt.Errorf("%s %s: character %s not allowed", field, shown, strconv.QuoteRune(r))
 		}
 	}
-	return "'" + host + "'", nil
+	return "'" + value + "'", nil
+}
+
+// ExecutedGTIDs returns the GTIDs key executed: MySQL's gtid_executed, or
+// MariaDB's gtid_binlog_pos. Read from a master made read-only, it is
+// everything a replica must execute to lose nothing.
+func (p *Prober) ExecutedGTIDs(ctx context.Context, key topology.InstanceKey) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout+p.cfg.ReadTimeout)
+	defer cancel()
+	conn, d, err := p.session(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	var gtids string
+	if err := conn.QueryRowContext(ctx, d.executed).Scan(&gtids); err != nil {
+		return "", fmt.Errorf("executed GTIDs of %s: %w", key, err)
+	}
+	return gtids, nil
+}
+
+// ErrNotExecuted is returned when a replica has not executed the GTIDs it
+// was waited for before the wait ended.
+var ErrNotExecuted = errors.New("GTIDs not executed")
+
+// WaitExecuted waits until key executed gtids (as ExecutedGTIDs returns
+// them from its master), until ctx ends. The server wakes the wait the
+// moment the last transaction commits; each wait stays under the read
+// timeout of the connection.
+func (p *Prober) WaitExecuted(ctx context.Context, key topology.InstanceKey, gtids string) error {
+	conn, d, err := p.session(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	chunk := p.cfg.ReadTimeout / 2
+	for {
+		wait := chunk
+		if deadline, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(deadline))
+		}
+		if wait <= 0 {
+			return fmt.Errorf("%s has not executed %s: %w", key, gtids, ErrNotExecuted)
+		}
+		var result sql.NullInt64
+		err := conn.QueryRowContext(ctx, d.waitExecuted, gtids, wait.Seconds()).Scan(&result)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return fmt.Errorf("%s has not executed %s: %w (%w)", key, gtids, ErrNotExecuted, ctx.Err())
+		case err != nil:
+			return fmt.Errorf("wait for %s to execute %s: %w", key, gtids, err)
+		case !result.Valid:
+			return fmt.Errorf("wait for %s to execute %s: the server refused the position", key, gtids)
+		case result.Int64 == 0:
+			return nil
+		}
+	}
+}
+
+// ReplicateFromAsFormerMaster points a former master at its successor by
+// GTID, logging in with repl, and starts replication after the
+// transactions in its own binary log (MariaDB needs to be told; MySQL
+// auto-position knows). It stays read-only. Errors never show the password.
+func (p *Prober) ReplicateFromAsFormerMaster(ctx context.Context, former, successor topology.InstanceKey, repl Credentials) error {
+	host, err := hostLiteral(successor.Host)
+	if err != nil {
+		return err
+	}
+	user, err := literal("replication user", repl.User, strconv.Quote(repl.User))
+	if err != nil {
+		return err
+	}
+	password, err := literal("replication password", repl.Password, redacted)
+	if err != nil {
+		return err
+	}
+	err = p.exec(ctx, former, func(d dialect) []string {
+		out := []string{d.stopReplica}
+		if d.adoptOwnBinlog != "" {
+			out = append(out, d.adoptOwnBinlog)
+		}
+		w := d.changeSource
+		change := fmt.Sprintf("%s, %s=%s, %s=%s", d.changeSourceTo(host, successor.Port), w.user, user, w.password, password)
+		return append(out, change, d.startReplica)
+	})
+	if err != nil {
+		return errors.New(repl.scrub(err.Error()))
+	}
+	return nil
 }

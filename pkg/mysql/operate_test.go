@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,5 +213,67 @@ func waitFor(t *testing.T, d time.Duration, cond func() string) {
 			t.Fatal(why)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTakeoverPrimitives runs a planned takeover by hand: the master is made
+// read-only, the replica waits until it executed the master's GTIDs, is
+// promoted, and the former master replicates from it without executing
+// anything twice.
+func TestTakeoverPrimitives(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := testProber(t)
+	master, r1 := instanceKey(t, topo.Master()), instanceKey(t, topo.Instance("r1"))
+	mustExec(t, topo.Master(), "CREATE DATABASE vigil_test; CREATE TABLE vigil_test.t (id INT PRIMARY KEY)")
+	for i := range 50 {
+		mustExec(t, topo.Master(), fmt.Sprintf("INSERT INTO vigil_test.t VALUES (%d)", i))
+	}
+	if err := p.SetReadOnly(ctx, master, true); err != nil {
+		t.Fatal(err)
+	}
+	gtids, err := p.ExecutedGTIDs(ctx, master)
+	if err != nil || gtids == "" {
+		t.Fatalf("executed GTIDs of the master = %q, %v", gtids, err)
+	}
+	if err := p.WaitExecuted(ctx, r1, gtids); err != nil {
+		t.Fatal(err)
+	}
+	if n := variable(t, topo.Instance("r1"), "(SELECT COUNT(*) FROM vigil_test.t)"); n != "50" {
+		t.Fatalf("r1 has %s rows once it executed %s, want 50", n, gtids)
+	}
+	if err := p.Promote(ctx, r1); err != nil {
+		t.Fatal(err)
+	}
+	repl := Credentials{User: sandbox.DefaultReplicationUser, Password: sandbox.DefaultReplicationPassword}
+	if err := p.ReplicateFromAsFormerMaster(ctx, master, r1, repl); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, topo.Instance("r1"), "INSERT INTO vigil_test.t VALUES (100)")
+	newGTIDs, err := p.ExecutedGTIDs(ctx, r1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitExecuted(ctx, master, newGTIDs); err != nil {
+		t.Fatal(err)
+	}
+	ch := p.Probe(ctx, master).GetChannels()[0]
+	if ch.GetIoThread() != topologyv1.ThreadState_THREAD_STATE_YES || ch.GetSqlThread() != topologyv1.ThreadState_THREAD_STATE_YES || ch.GetSource().GetPort() != uint32(r1.Port) {
+		t.Errorf("former master's channel: %v; want replicating from r1", ch)
+	}
+	if n := variable(t, topo.Master(), "(SELECT COUNT(*) FROM vigil_test.t)"); n != "51" {
+		t.Errorf("former master has %s rows, want 51", n)
+	}
+
+	if _, err := literal("replication password", "it's", redacted); err == nil || strings.Contains(err.Error(), "it's") {
+		t.Errorf("a password with a quote: %v, want refused without showing it", err)
+	}
+
+	// A wait that cannot be met ends with the context.
+	wctx, wcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer wcancel()
+	if err := p.WaitExecuted(wctx, master, "7-999-1"); !errors.Is(err, ErrNotExecuted) {
+		t.Errorf("wait for a GTID nobody wrote: %v, want ErrNotExecuted", err)
 	}
 }
