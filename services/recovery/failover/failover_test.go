@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-db/vigil/pkg/coord"
 	"github.com/vigil-db/vigil/pkg/coord/etcd"
+	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/topology"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -29,6 +30,8 @@ type recordingMySQL struct {
 	calls  []string
 	snaps  map[topology.InstanceKey]*topologyv1.Snapshot
 	onCall func(call string)
+	// fail makes the named call fail.
+	fail string
 }
 
 func (m *recordingMySQL) change(op string, k topology.InstanceKey) error {
@@ -39,6 +42,9 @@ func (m *recordingMySQL) change(op string, k topology.InstanceKey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = append(m.calls, call)
+	if call == m.fail {
+		return errors.New(call + " failed")
+	}
 	return nil
 }
 
@@ -65,6 +71,16 @@ func (m *recordingMySQL) SetSemiSyncSource(_ context.Context, k topology.Instanc
 }
 func (m *recordingMySQL) ReplicateFrom(_ context.Context, k, src topology.InstanceKey) error {
 	return m.change("replicate-from-"+src.String(), k)
+}
+
+func (m *recordingMySQL) ExecutedGTIDs(_ context.Context, k topology.InstanceKey) (string, error) {
+	return "0-1-10", m.change("read-gtids", k)
+}
+func (m *recordingMySQL) WaitExecuted(_ context.Context, k topology.InstanceKey, gtids string) error {
+	return m.change("wait-executed-"+gtids, k)
+}
+func (m *recordingMySQL) ReplicateFromAsFormerMaster(_ context.Context, k, src topology.InstanceKey, _ mysql.Credentials) error {
+	return m.change("former-master-of-"+src.String(), k)
 }
 
 func (m *recordingMySQL) recorded() []string {

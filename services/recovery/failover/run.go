@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigil-db/vigil/pkg/coord"
+	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/topology"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -33,6 +34,9 @@ type MySQL interface {
 	Promote(ctx context.Context, key topology.InstanceKey) error
 	ReplicateFrom(ctx context.Context, replica, source topology.InstanceKey) error
 	SetSemiSyncSource(ctx context.Context, key topology.InstanceKey, on bool) error
+	ExecutedGTIDs(ctx context.Context, key topology.InstanceKey) (string, error)
+	WaitExecuted(ctx context.Context, key topology.InstanceKey, gtids string) error
+	ReplicateFromAsFormerMaster(ctx context.Context, former, successor topology.InstanceKey, repl mysql.Credentials) error
 }
 
 // Bounds are the time limits of a recovery's steps.
