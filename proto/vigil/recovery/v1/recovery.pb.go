@@ -93,6 +93,90 @@ func (RecoveryOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{0}
 }
 
+// Verdict is what became of a detection.
+type Verdict int32
+
+const (
+	Verdict_VERDICT_UNSPECIFIED Verdict = 0
+	// The code is detect-only: Vigil never recovers it by itself.
+	Verdict_VERDICT_NOT_RECOVERABLE Verdict = 1
+	// Recoverable, and no recovery process has decided yet.
+	Verdict_VERDICT_PENDING Verdict = 2
+	// A recovery ran and succeeded.
+	Verdict_VERDICT_RECOVERED Verdict = 3
+	// A gate or the re-check stopped it.
+	Verdict_VERDICT_SKIPPED Verdict = 4
+	// The anti-flapping block stopped it.
+	Verdict_VERDICT_BLOCKED Verdict = 5
+	// A pre-failover hook vetoed it.
+	Verdict_VERDICT_VETOED Verdict = 6
+	// A recovery ran and a step failed.
+	Verdict_VERDICT_FAILED Verdict = 7
+	// The recovery lost its lock midway.
+	Verdict_VERDICT_ABORTED Verdict = 8
+	// Dry run: the candidate was chosen, nothing changed.
+	Verdict_VERDICT_DRY_RUN Verdict = 9
+	// A recovery is under way.
+	Verdict_VERDICT_RUNNING Verdict = 10
+)
+
+// Enum value maps for Verdict.
+var (
+	Verdict_name = map[int32]string{
+		0:  "VERDICT_UNSPECIFIED",
+		1:  "VERDICT_NOT_RECOVERABLE",
+		2:  "VERDICT_PENDING",
+		3:  "VERDICT_RECOVERED",
+		4:  "VERDICT_SKIPPED",
+		5:  "VERDICT_BLOCKED",
+		6:  "VERDICT_VETOED",
+		7:  "VERDICT_FAILED",
+		8:  "VERDICT_ABORTED",
+		9:  "VERDICT_DRY_RUN",
+		10: "VERDICT_RUNNING",
+	}
+	Verdict_value = map[string]int32{
+		"VERDICT_UNSPECIFIED":     0,
+		"VERDICT_NOT_RECOVERABLE": 1,
+		"VERDICT_PENDING":         2,
+		"VERDICT_RECOVERED":       3,
+		"VERDICT_SKIPPED":         4,
+		"VERDICT_BLOCKED":         5,
+		"VERDICT_VETOED":          6,
+		"VERDICT_FAILED":          7,
+		"VERDICT_ABORTED":         8,
+		"VERDICT_DRY_RUN":         9,
+		"VERDICT_RUNNING":         10,
+	}
+)
+
+func (x Verdict) Enum() *Verdict {
+	p := new(Verdict)
+	*p = x
+	return p
+}
+
+func (x Verdict) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Verdict) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_recovery_v1_recovery_proto_enumTypes[1].Descriptor()
+}
+
+func (Verdict) Type() protoreflect.EnumType {
+	return &file_vigil_recovery_v1_recovery_proto_enumTypes[1]
+}
+
+func (x Verdict) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Verdict.Descriptor instead.
+func (Verdict) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{1}
+}
+
 // GlobalRecoveries is the global switch for automated recoveries.
 type GlobalRecoveries struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -715,6 +799,7 @@ type Recovery struct {
 	Outcome RecoveryOutcome `protobuf:"varint,12,opt,name=outcome,proto3,enum=vigil.recovery.v1.RecoveryOutcome" json:"outcome,omitempty"`
 	// For a skipped recovery, the gate that stopped it: global-disabled,
 	// filtered, downtimed, blocked, recheck, hook-veto, no-candidate.
+	// For a refused manual operation, the rule that refused it.
 	Gate string `protobuf:"bytes,13,opt,name=gate,proto3" json:"gate,omitempty"`
 	// Why it ended as it did, in words.
 	Reason    string                 `protobuf:"bytes,14,opt,name=reason,proto3" json:"reason,omitempty"`
@@ -727,8 +812,11 @@ type Recovery struct {
 	AcknowledgedAt     *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=acknowledged_at,json=acknowledgedAt,proto3" json:"acknowledged_at,omitempty"`
 	AcknowledgedBy     string                 `protobuf:"bytes,20,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
 	AcknowledgeComment string                 `protobuf:"bytes,21,opt,name=acknowledge_comment,json=acknowledgeComment,proto3" json:"acknowledge_comment,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// A planned operation (graceful takeover, drill): it does not block
+	// the automated recoveries that follow.
+	Planned       bool `protobuf:"varint,22,opt,name=planned,proto3" json:"planned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Recovery) Reset() {
@@ -906,6 +994,13 @@ func (x *Recovery) GetAcknowledgeComment() string {
 		return x.AcknowledgeComment
 	}
 	return ""
+}
+
+func (x *Recovery) GetPlanned() bool {
+	if x != nil {
+		return x.Planned
+	}
+	return false
 }
 
 // RecoveryPhase is how long one phase of a recovery took.
@@ -1577,6 +1672,1215 @@ func (x *AcknowledgeRecoveriesResponse) GetAcknowledged() int32 {
 	return 0
 }
 
+// GracefulMasterTakeoverRequest names the cluster and, optionally, the
+// replica that takes over.
+type GracefulMasterTakeoverRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A cluster name or alias.
+	Cluster string `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// A direct replica of the master; unset lets Vigil pick the best one.
+	Designated *v1.InstanceKey `protobuf:"bytes,2,opt,name=designated,proto3" json:"designated,omitempty"`
+	// Who asks, for the audit.
+	RequestedBy   string `protobuf:"bytes,3,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GracefulMasterTakeoverRequest) Reset() {
+	*x = GracefulMasterTakeoverRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GracefulMasterTakeoverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GracefulMasterTakeoverRequest) ProtoMessage() {}
+
+func (x *GracefulMasterTakeoverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GracefulMasterTakeoverRequest.ProtoReflect.Descriptor instead.
+func (*GracefulMasterTakeoverRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GracefulMasterTakeoverRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *GracefulMasterTakeoverRequest) GetDesignated() *v1.InstanceKey {
+	if x != nil {
+		return x.Designated
+	}
+	return nil
+}
+
+func (x *GracefulMasterTakeoverRequest) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+// GracefulMasterTakeoverResponse holds the takeover's record.
+type GracefulMasterTakeoverResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recovery      *Recovery              `protobuf:"bytes,1,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GracefulMasterTakeoverResponse) Reset() {
+	*x = GracefulMasterTakeoverResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GracefulMasterTakeoverResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GracefulMasterTakeoverResponse) ProtoMessage() {}
+
+func (x *GracefulMasterTakeoverResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GracefulMasterTakeoverResponse.ProtoReflect.Descriptor instead.
+func (*GracefulMasterTakeoverResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GracefulMasterTakeoverResponse) GetRecovery() *Recovery {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
+}
+
+// ForceMasterFailoverRequest names the cluster.
+type ForceMasterFailoverRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	RequestedBy   string                 `protobuf:"bytes,2,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForceMasterFailoverRequest) Reset() {
+	*x = ForceMasterFailoverRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForceMasterFailoverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForceMasterFailoverRequest) ProtoMessage() {}
+
+func (x *ForceMasterFailoverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForceMasterFailoverRequest.ProtoReflect.Descriptor instead.
+func (*ForceMasterFailoverRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ForceMasterFailoverRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ForceMasterFailoverRequest) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+// ForceMasterFailoverResponse holds the failover's record.
+type ForceMasterFailoverResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recovery      *Recovery              `protobuf:"bytes,1,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForceMasterFailoverResponse) Reset() {
+	*x = ForceMasterFailoverResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForceMasterFailoverResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForceMasterFailoverResponse) ProtoMessage() {}
+
+func (x *ForceMasterFailoverResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForceMasterFailoverResponse.ProtoReflect.Descriptor instead.
+func (*ForceMasterFailoverResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ForceMasterFailoverResponse) GetRecovery() *Recovery {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
+}
+
+// ForceMasterTakeoverRequest names the cluster and the replica to promote.
+type ForceMasterTakeoverRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// Required: a direct replica of the master.
+	Designated    *v1.InstanceKey `protobuf:"bytes,2,opt,name=designated,proto3" json:"designated,omitempty"`
+	RequestedBy   string          `protobuf:"bytes,3,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForceMasterTakeoverRequest) Reset() {
+	*x = ForceMasterTakeoverRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForceMasterTakeoverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForceMasterTakeoverRequest) ProtoMessage() {}
+
+func (x *ForceMasterTakeoverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForceMasterTakeoverRequest.ProtoReflect.Descriptor instead.
+func (*ForceMasterTakeoverRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ForceMasterTakeoverRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ForceMasterTakeoverRequest) GetDesignated() *v1.InstanceKey {
+	if x != nil {
+		return x.Designated
+	}
+	return nil
+}
+
+func (x *ForceMasterTakeoverRequest) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+// ForceMasterTakeoverResponse holds the takeover's record.
+type ForceMasterTakeoverResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recovery      *Recovery              `protobuf:"bytes,1,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForceMasterTakeoverResponse) Reset() {
+	*x = ForceMasterTakeoverResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForceMasterTakeoverResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForceMasterTakeoverResponse) ProtoMessage() {}
+
+func (x *ForceMasterTakeoverResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForceMasterTakeoverResponse.ProtoReflect.Descriptor instead.
+func (*ForceMasterTakeoverResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ForceMasterTakeoverResponse) GetRecovery() *Recovery {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
+}
+
+// RecoverInstanceRequest names the failed instance and, optionally, the
+// replica to promote.
+type RecoverInstanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Candidate     *v1.InstanceKey        `protobuf:"bytes,2,opt,name=candidate,proto3" json:"candidate,omitempty"`
+	RequestedBy   string                 `protobuf:"bytes,3,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecoverInstanceRequest) Reset() {
+	*x = RecoverInstanceRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverInstanceRequest) ProtoMessage() {}
+
+func (x *RecoverInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverInstanceRequest.ProtoReflect.Descriptor instead.
+func (*RecoverInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *RecoverInstanceRequest) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *RecoverInstanceRequest) GetCandidate() *v1.InstanceKey {
+	if x != nil {
+		return x.Candidate
+	}
+	return nil
+}
+
+func (x *RecoverInstanceRequest) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+// RecoverInstanceResponse holds the recovery's record.
+type RecoverInstanceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recovery      *Recovery              `protobuf:"bytes,1,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecoverInstanceResponse) Reset() {
+	*x = RecoverInstanceResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverInstanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverInstanceResponse) ProtoMessage() {}
+
+func (x *RecoverInstanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverInstanceResponse.ProtoReflect.Descriptor instead.
+func (*RecoverInstanceResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *RecoverInstanceResponse) GetRecovery() *Recovery {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
+}
+
+// CandidateRegistration is a promotion rule an operator set on an instance.
+type CandidateRegistration struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	PromotionRule v1.PromotionRule       `protobuf:"varint,2,opt,name=promotion_rule,json=promotionRule,proto3,enum=vigil.topology.v1.PromotionRule" json:"promotion_rule,omitempty"`
+	RequestedBy   string                 `protobuf:"bytes,3,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	RegisteredAt  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CandidateRegistration) Reset() {
+	*x = CandidateRegistration{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CandidateRegistration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CandidateRegistration) ProtoMessage() {}
+
+func (x *CandidateRegistration) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CandidateRegistration.ProtoReflect.Descriptor instead.
+func (*CandidateRegistration) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CandidateRegistration) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *CandidateRegistration) GetPromotionRule() v1.PromotionRule {
+	if x != nil {
+		return x.PromotionRule
+	}
+	return v1.PromotionRule(0)
+}
+
+func (x *CandidateRegistration) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+func (x *CandidateRegistration) GetRegisteredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RegisteredAt
+	}
+	return nil
+}
+
+func (x *CandidateRegistration) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// RegisterCandidateRequest sets a promotion rule for a while.
+type RegisterCandidateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	PromotionRule v1.PromotionRule       `protobuf:"varint,2,opt,name=promotion_rule,json=promotionRule,proto3,enum=vigil.topology.v1.PromotionRule" json:"promotion_rule,omitempty"`
+	// How long it holds; 0 for one hour, at most 30 days.
+	Duration      *durationpb.Duration `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+	RequestedBy   string               `protobuf:"bytes,4,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterCandidateRequest) Reset() {
+	*x = RegisterCandidateRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterCandidateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterCandidateRequest) ProtoMessage() {}
+
+func (x *RegisterCandidateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterCandidateRequest.ProtoReflect.Descriptor instead.
+func (*RegisterCandidateRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RegisterCandidateRequest) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *RegisterCandidateRequest) GetPromotionRule() v1.PromotionRule {
+	if x != nil {
+		return x.PromotionRule
+	}
+	return v1.PromotionRule(0)
+}
+
+func (x *RegisterCandidateRequest) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *RegisterCandidateRequest) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+// RegisterCandidateResponse holds the registration as recorded.
+type RegisterCandidateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Registration  *CandidateRegistration `protobuf:"bytes,1,opt,name=registration,proto3" json:"registration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterCandidateResponse) Reset() {
+	*x = RegisterCandidateResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterCandidateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterCandidateResponse) ProtoMessage() {}
+
+func (x *RegisterCandidateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterCandidateResponse.ProtoReflect.Descriptor instead.
+func (*RegisterCandidateResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RegisterCandidateResponse) GetRegistration() *CandidateRegistration {
+	if x != nil {
+		return x.Registration
+	}
+	return nil
+}
+
+// ListCandidatesRequest is empty.
+type ListCandidatesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCandidatesRequest) Reset() {
+	*x = ListCandidatesRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCandidatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCandidatesRequest) ProtoMessage() {}
+
+func (x *ListCandidatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCandidatesRequest.ProtoReflect.Descriptor instead.
+func (*ListCandidatesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{36}
+}
+
+// ListCandidatesResponse holds the registrations in force, by instance.
+type ListCandidatesResponse struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Registrations []*CandidateRegistration `protobuf:"bytes,1,rep,name=registrations,proto3" json:"registrations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCandidatesResponse) Reset() {
+	*x = ListCandidatesResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCandidatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCandidatesResponse) ProtoMessage() {}
+
+func (x *ListCandidatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCandidatesResponse.ProtoReflect.Descriptor instead.
+func (*ListCandidatesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListCandidatesResponse) GetRegistrations() []*CandidateRegistration {
+	if x != nil {
+		return x.Registrations
+	}
+	return nil
+}
+
+// ReplicaVerdict is a replica set aside, with the rule and why.
+type ReplicaVerdict struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      *v1.InstanceKey        `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Rule          string                 `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaVerdict) Reset() {
+	*x = ReplicaVerdict{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaVerdict) ProtoMessage() {}
+
+func (x *ReplicaVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaVerdict.ProtoReflect.Descriptor instead.
+func (*ReplicaVerdict) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ReplicaVerdict) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *ReplicaVerdict) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *ReplicaVerdict) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// FailoverReadiness is what a recovery of the cluster's master would do now.
+type FailoverReadiness struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Master  *v1.InstanceKey        `protobuf:"bytes,2,opt,name=master,proto3" json:"master,omitempty"`
+	// The replica that would be promoted; unset when none could be.
+	WouldPromote *v1.InstanceKey `protobuf:"bytes,3,opt,name=would_promote,json=wouldPromote,proto3" json:"would_promote,omitempty"`
+	// The replicas that could not be promoted, each with the rule.
+	Refused []*ReplicaVerdict `protobuf:"bytes,4,rep,name=refused,proto3" json:"refused,omitempty"`
+	// The replicas that would be lost, each with why.
+	WouldLose []*ReplicaVerdict `protobuf:"bytes,5,rep,name=would_lose,json=wouldLose,proto3" json:"would_lose,omitempty"`
+	// The gate that would stop an automated recovery now (global-disabled,
+	// filtered, downtimed, blocked, dry-run), and why; empty when none.
+	Gate       string `protobuf:"bytes,6,opt,name=gate,proto3" json:"gate,omitempty"`
+	GateReason string `protobuf:"bytes,7,opt,name=gate_reason,json=gateReason,proto3" json:"gate_reason,omitempty"`
+	// A recovery would run, promote a replica and lose none.
+	Ready         bool                   `protobuf:"varint,8,opt,name=ready,proto3" json:"ready,omitempty"`
+	EvaluatedAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=evaluated_at,json=evaluatedAt,proto3" json:"evaluated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailoverReadiness) Reset() {
+	*x = FailoverReadiness{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailoverReadiness) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailoverReadiness) ProtoMessage() {}
+
+func (x *FailoverReadiness) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailoverReadiness.ProtoReflect.Descriptor instead.
+func (*FailoverReadiness) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *FailoverReadiness) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *FailoverReadiness) GetMaster() *v1.InstanceKey {
+	if x != nil {
+		return x.Master
+	}
+	return nil
+}
+
+func (x *FailoverReadiness) GetWouldPromote() *v1.InstanceKey {
+	if x != nil {
+		return x.WouldPromote
+	}
+	return nil
+}
+
+func (x *FailoverReadiness) GetRefused() []*ReplicaVerdict {
+	if x != nil {
+		return x.Refused
+	}
+	return nil
+}
+
+func (x *FailoverReadiness) GetWouldLose() []*ReplicaVerdict {
+	if x != nil {
+		return x.WouldLose
+	}
+	return nil
+}
+
+func (x *FailoverReadiness) GetGate() string {
+	if x != nil {
+		return x.Gate
+	}
+	return ""
+}
+
+func (x *FailoverReadiness) GetGateReason() string {
+	if x != nil {
+		return x.GateReason
+	}
+	return ""
+}
+
+func (x *FailoverReadiness) GetReady() bool {
+	if x != nil {
+		return x.Ready
+	}
+	return false
+}
+
+func (x *FailoverReadiness) GetEvaluatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EvaluatedAt
+	}
+	return nil
+}
+
+// GetFailoverReadinessRequest names a cluster.
+type GetFailoverReadinessRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A cluster name or alias.
+	Cluster       string `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFailoverReadinessRequest) Reset() {
+	*x = GetFailoverReadinessRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFailoverReadinessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFailoverReadinessRequest) ProtoMessage() {}
+
+func (x *GetFailoverReadinessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFailoverReadinessRequest.ProtoReflect.Descriptor instead.
+func (*GetFailoverReadinessRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetFailoverReadinessRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+// GetFailoverReadinessResponse holds the readiness.
+type GetFailoverReadinessResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Readiness     *FailoverReadiness     `protobuf:"bytes,1,opt,name=readiness,proto3" json:"readiness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFailoverReadinessResponse) Reset() {
+	*x = GetFailoverReadinessResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFailoverReadinessResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFailoverReadinessResponse) ProtoMessage() {}
+
+func (x *GetFailoverReadinessResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFailoverReadinessResponse.ProtoReflect.Descriptor instead.
+func (*GetFailoverReadinessResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetFailoverReadinessResponse) GetReadiness() *FailoverReadiness {
+	if x != nil {
+		return x.Readiness
+	}
+	return nil
+}
+
+// Explanation is why one detection was, or was not, recovered.
+type Explanation struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DetectionId string                 `protobuf:"bytes,1,opt,name=detection_id,json=detectionId,proto3" json:"detection_id,omitempty"`
+	Analysis    string                 `protobuf:"bytes,2,opt,name=analysis,proto3" json:"analysis,omitempty"`
+	Instance    *v1.InstanceKey        `protobuf:"bytes,3,opt,name=instance,proto3" json:"instance,omitempty"`
+	DetectedAt  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=detected_at,json=detectedAt,proto3" json:"detected_at,omitempty"`
+	// Still active; false once it cleared.
+	Active  bool    `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
+	Verdict Verdict `protobuf:"varint,6,opt,name=verdict,proto3,enum=vigil.recovery.v1.Verdict" json:"verdict,omitempty"`
+	// What decided, when something did: the gate, the candidate rule, the
+	// hook command, or the step that failed.
+	Gate string `protobuf:"bytes,7,opt,name=gate,proto3" json:"gate,omitempty"`
+	Rule string `protobuf:"bytes,8,opt,name=rule,proto3" json:"rule,omitempty"`
+	Hook string `protobuf:"bytes,9,opt,name=hook,proto3" json:"hook,omitempty"`
+	Step string `protobuf:"bytes,10,opt,name=step,proto3" json:"step,omitempty"`
+	// In words.
+	Reason string `protobuf:"bytes,11,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The recovery records of this detection, newest first.
+	RecoveryIds   []string `protobuf:"bytes,12,rep,name=recovery_ids,json=recoveryIds,proto3" json:"recovery_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Explanation) Reset() {
+	*x = Explanation{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Explanation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Explanation) ProtoMessage() {}
+
+func (x *Explanation) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Explanation.ProtoReflect.Descriptor instead.
+func (*Explanation) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *Explanation) GetDetectionId() string {
+	if x != nil {
+		return x.DetectionId
+	}
+	return ""
+}
+
+func (x *Explanation) GetAnalysis() string {
+	if x != nil {
+		return x.Analysis
+	}
+	return ""
+}
+
+func (x *Explanation) GetInstance() *v1.InstanceKey {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *Explanation) GetDetectedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DetectedAt
+	}
+	return nil
+}
+
+func (x *Explanation) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *Explanation) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *Explanation) GetGate() string {
+	if x != nil {
+		return x.Gate
+	}
+	return ""
+}
+
+func (x *Explanation) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *Explanation) GetHook() string {
+	if x != nil {
+		return x.Hook
+	}
+	return ""
+}
+
+func (x *Explanation) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+func (x *Explanation) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Explanation) GetRecoveryIds() []string {
+	if x != nil {
+		return x.RecoveryIds
+	}
+	return nil
+}
+
+// ExplainClusterRequest names a cluster and, optionally, one detection.
+type ExplainClusterRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// One detection's id; empty for the cluster's recent detections.
+	DetectionId   string `protobuf:"bytes,2,opt,name=detection_id,json=detectionId,proto3" json:"detection_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExplainClusterRequest) Reset() {
+	*x = ExplainClusterRequest{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExplainClusterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExplainClusterRequest) ProtoMessage() {}
+
+func (x *ExplainClusterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExplainClusterRequest.ProtoReflect.Descriptor instead.
+func (*ExplainClusterRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ExplainClusterRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *ExplainClusterRequest) GetDetectionId() string {
+	if x != nil {
+		return x.DetectionId
+	}
+	return ""
+}
+
+// ExplainClusterResponse holds the readiness and the explanations,
+// newest detection first.
+type ExplainClusterResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Readiness     *FailoverReadiness     `protobuf:"bytes,1,opt,name=readiness,proto3" json:"readiness,omitempty"`
+	Explanations  []*Explanation         `protobuf:"bytes,2,rep,name=explanations,proto3" json:"explanations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExplainClusterResponse) Reset() {
+	*x = ExplainClusterResponse{}
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExplainClusterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExplainClusterResponse) ProtoMessage() {}
+
+func (x *ExplainClusterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_recovery_v1_recovery_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExplainClusterResponse.ProtoReflect.Descriptor instead.
+func (*ExplainClusterResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_recovery_v1_recovery_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ExplainClusterResponse) GetReadiness() *FailoverReadiness {
+	if x != nil {
+		return x.Readiness
+	}
+	return nil
+}
+
+func (x *ExplainClusterResponse) GetExplanations() []*Explanation {
+	if x != nil {
+		return x.Explanations
+	}
+	return nil
+}
+
 var File_vigil_recovery_v1_recovery_proto protoreflect.FileDescriptor
 
 const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
@@ -1615,7 +2919,7 @@ const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
 	"\x13EndDowntimeResponse\"\x16\n" +
 	"\x14ListDowntimesRequest\"R\n" +
 	"\x15ListDowntimesResponse\x129\n" +
-	"\tdowntimes\x18\x01 \x03(\v2\x1b.vigil.recovery.v1.DowntimeR\tdowntimes\"\xae\a\n" +
+	"\tdowntimes\x18\x01 \x03(\v2\x1b.vigil.recovery.v1.DowntimeR\tdowntimes\"\xc8\a\n" +
 	"\bRecovery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdetection_id\x18\x02 \x01(\tR\vdetectionId\x12\x1a\n" +
@@ -1640,7 +2944,8 @@ const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
 	"\x05steps\x18\x12 \x03(\v2\x1f.vigil.recovery.v1.RecoveryStepR\x05steps\x12C\n" +
 	"\x0facknowledged_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x0eacknowledgedAt\x12'\n" +
 	"\x0facknowledged_by\x18\x14 \x01(\tR\x0eacknowledgedBy\x12/\n" +
-	"\x13acknowledge_comment\x18\x15 \x01(\tR\x12acknowledgeComment\"R\n" +
+	"\x13acknowledge_comment\x18\x15 \x01(\tR\x12acknowledgeComment\x12\x18\n" +
+	"\aplanned\x18\x16 \x01(\bR\aplanned\"R\n" +
 	"\rRecoveryPhase\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x04took\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04took\"\xfb\x01\n" +
@@ -1683,7 +2988,92 @@ const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
 	"\frequested_by\x18\x03 \x01(\tR\vrequestedBy\x12\x18\n" +
 	"\acomment\x18\x04 \x01(\tR\acomment\"C\n" +
 	"\x1dAcknowledgeRecoveriesResponse\x12\"\n" +
-	"\facknowledged\x18\x01 \x01(\x05R\facknowledged*\xe8\x01\n" +
+	"\facknowledged\x18\x01 \x01(\x05R\facknowledged\"\x9c\x01\n" +
+	"\x1dGracefulMasterTakeoverRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12>\n" +
+	"\n" +
+	"designated\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\n" +
+	"designated\x12!\n" +
+	"\frequested_by\x18\x03 \x01(\tR\vrequestedBy\"Y\n" +
+	"\x1eGracefulMasterTakeoverResponse\x127\n" +
+	"\brecovery\x18\x01 \x01(\v2\x1b.vigil.recovery.v1.RecoveryR\brecovery\"Y\n" +
+	"\x1aForceMasterFailoverRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12!\n" +
+	"\frequested_by\x18\x02 \x01(\tR\vrequestedBy\"V\n" +
+	"\x1bForceMasterFailoverResponse\x127\n" +
+	"\brecovery\x18\x01 \x01(\v2\x1b.vigil.recovery.v1.RecoveryR\brecovery\"\x99\x01\n" +
+	"\x1aForceMasterTakeoverRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12>\n" +
+	"\n" +
+	"designated\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\n" +
+	"designated\x12!\n" +
+	"\frequested_by\x18\x03 \x01(\tR\vrequestedBy\"V\n" +
+	"\x1bForceMasterTakeoverResponse\x127\n" +
+	"\brecovery\x18\x01 \x01(\v2\x1b.vigil.recovery.v1.RecoveryR\brecovery\"\xb5\x01\n" +
+	"\x16RecoverInstanceRequest\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12<\n" +
+	"\tcandidate\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\tcandidate\x12!\n" +
+	"\frequested_by\x18\x03 \x01(\tR\vrequestedBy\"R\n" +
+	"\x17RecoverInstanceResponse\x127\n" +
+	"\brecovery\x18\x01 \x01(\v2\x1b.vigil.recovery.v1.RecoveryR\brecovery\"\xbb\x02\n" +
+	"\x15CandidateRegistration\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12G\n" +
+	"\x0epromotion_rule\x18\x02 \x01(\x0e2 .vigil.topology.v1.PromotionRuleR\rpromotionRule\x12!\n" +
+	"\frequested_by\x18\x03 \x01(\tR\vrequestedBy\x12?\n" +
+	"\rregistered_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x129\n" +
+	"\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xf9\x01\n" +
+	"\x18RegisterCandidateRequest\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12G\n" +
+	"\x0epromotion_rule\x18\x02 \x01(\x0e2 .vigil.topology.v1.PromotionRuleR\rpromotionRule\x125\n" +
+	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12!\n" +
+	"\frequested_by\x18\x04 \x01(\tR\vrequestedBy\"i\n" +
+	"\x19RegisterCandidateResponse\x12L\n" +
+	"\fregistration\x18\x01 \x01(\v2(.vigil.recovery.v1.CandidateRegistrationR\fregistration\"\x17\n" +
+	"\x15ListCandidatesRequest\"h\n" +
+	"\x16ListCandidatesResponse\x12N\n" +
+	"\rregistrations\x18\x01 \x03(\v2(.vigil.recovery.v1.CandidateRegistrationR\rregistrations\"x\n" +
+	"\x0eReplicaVerdict\x12:\n" +
+	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x12\n" +
+	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb3\x03\n" +
+	"\x11FailoverReadiness\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x126\n" +
+	"\x06master\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\x06master\x12C\n" +
+	"\rwould_promote\x18\x03 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\fwouldPromote\x12;\n" +
+	"\arefused\x18\x04 \x03(\v2!.vigil.recovery.v1.ReplicaVerdictR\arefused\x12@\n" +
+	"\n" +
+	"would_lose\x18\x05 \x03(\v2!.vigil.recovery.v1.ReplicaVerdictR\twouldLose\x12\x12\n" +
+	"\x04gate\x18\x06 \x01(\tR\x04gate\x12\x1f\n" +
+	"\vgate_reason\x18\a \x01(\tR\n" +
+	"gateReason\x12\x14\n" +
+	"\x05ready\x18\b \x01(\bR\x05ready\x12=\n" +
+	"\fevaluated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vevaluatedAt\"7\n" +
+	"\x1bGetFailoverReadinessRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\"b\n" +
+	"\x1cGetFailoverReadinessResponse\x12B\n" +
+	"\treadiness\x18\x01 \x01(\v2$.vigil.recovery.v1.FailoverReadinessR\treadiness\"\x9e\x03\n" +
+	"\vExplanation\x12!\n" +
+	"\fdetection_id\x18\x01 \x01(\tR\vdetectionId\x12\x1a\n" +
+	"\banalysis\x18\x02 \x01(\tR\banalysis\x12:\n" +
+	"\binstance\x18\x03 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12;\n" +
+	"\vdetected_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"detectedAt\x12\x16\n" +
+	"\x06active\x18\x05 \x01(\bR\x06active\x124\n" +
+	"\averdict\x18\x06 \x01(\x0e2\x1a.vigil.recovery.v1.VerdictR\averdict\x12\x12\n" +
+	"\x04gate\x18\a \x01(\tR\x04gate\x12\x12\n" +
+	"\x04rule\x18\b \x01(\tR\x04rule\x12\x12\n" +
+	"\x04hook\x18\t \x01(\tR\x04hook\x12\x12\n" +
+	"\x04step\x18\n" +
+	" \x01(\tR\x04step\x12\x16\n" +
+	"\x06reason\x18\v \x01(\tR\x06reason\x12!\n" +
+	"\frecovery_ids\x18\f \x03(\tR\vrecoveryIds\"T\n" +
+	"\x15ExplainClusterRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12!\n" +
+	"\fdetection_id\x18\x02 \x01(\tR\vdetectionId\"\xa0\x01\n" +
+	"\x16ExplainClusterResponse\x12B\n" +
+	"\treadiness\x18\x01 \x01(\v2$.vigil.recovery.v1.FailoverReadinessR\treadiness\x12B\n" +
+	"\fexplanations\x18\x02 \x03(\v2\x1e.vigil.recovery.v1.ExplanationR\fexplanations*\xe8\x01\n" +
 	"\x0fRecoveryOutcome\x12 \n" +
 	"\x1cRECOVERY_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18RECOVERY_OUTCOME_RUNNING\x10\x01\x12\x1e\n" +
@@ -1691,8 +3081,20 @@ const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
 	"\x17RECOVERY_OUTCOME_FAILED\x10\x03\x12\x1c\n" +
 	"\x18RECOVERY_OUTCOME_SKIPPED\x10\x04\x12\x1c\n" +
 	"\x18RECOVERY_OUTCOME_ABORTED\x10\x05\x12\x1c\n" +
-	"\x18RECOVERY_OUTCOME_DRY_RUN\x10\x062\xda\n" +
-	"\n" +
+	"\x18RECOVERY_OUTCOME_DRY_RUN\x10\x06*\xfc\x01\n" +
+	"\aVerdict\x12\x17\n" +
+	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17VERDICT_NOT_RECOVERABLE\x10\x01\x12\x13\n" +
+	"\x0fVERDICT_PENDING\x10\x02\x12\x15\n" +
+	"\x11VERDICT_RECOVERED\x10\x03\x12\x13\n" +
+	"\x0fVERDICT_SKIPPED\x10\x04\x12\x13\n" +
+	"\x0fVERDICT_BLOCKED\x10\x05\x12\x12\n" +
+	"\x0eVERDICT_VETOED\x10\x06\x12\x12\n" +
+	"\x0eVERDICT_FAILED\x10\a\x12\x13\n" +
+	"\x0fVERDICT_ABORTED\x10\b\x12\x13\n" +
+	"\x0fVERDICT_DRY_RUN\x10\t\x12\x13\n" +
+	"\x0fVERDICT_RUNNING\x10\n" +
+	"2\xab\x15\n" +
 	"\x0fRecoveryService\x12\x93\x01\n" +
 	"\x13GetGlobalRecoveries\x12-.vigil.recovery.v1.GetGlobalRecoveriesRequest\x1a..vigil.recovery.v1.GetGlobalRecoveriesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/recovery-mode\x12\x96\x01\n" +
 	"\x13SetGlobalRecoveries\x12-.vigil.recovery.v1.SetGlobalRecoveriesRequest\x1a..vigil.recovery.v1.SetGlobalRecoveriesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/recovery-mode\x12\xa9\x01\n" +
@@ -1702,7 +3104,15 @@ const file_vigil_recovery_v1_recovery_proto_rawDesc = "" +
 	"\x0eListRecoveries\x12(.vigil.recovery.v1.ListRecoveriesRequest\x1a).vigil.recovery.v1.ListRecoveriesResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/api/v1/recoveries\x12}\n" +
 	"\vGetRecovery\x12%.vigil.recovery.v1.GetRecoveryRequest\x1a&.vigil.recovery.v1.GetRecoveryResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/api/v1/recoveries/{id}\x12\x9e\x01\n" +
 	"\x15ListBlockedRecoveries\x12/.vigil.recovery.v1.ListBlockedRecoveriesRequest\x1a0.vigil.recovery.v1.ListBlockedRecoveriesResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/v1/recoveries:blocked\x12\xa5\x01\n" +
-	"\x15AcknowledgeRecoveries\x12/.vigil.recovery.v1.AcknowledgeRecoveriesRequest\x1a0.vigil.recovery.v1.AcknowledgeRecoveriesResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/api/v1/recoveries:acknowledgeB>Z<github.com/vigil-db/vigil/proto/vigil/recovery/v1;recoveryv1b\x06proto3"
+	"\x15AcknowledgeRecoveries\x12/.vigil.recovery.v1.AcknowledgeRecoveriesRequest\x1a0.vigil.recovery.v1.AcknowledgeRecoveriesResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/api/v1/recoveries:acknowledge\x12\xbb\x01\n" +
+	"\x16GracefulMasterTakeover\x120.vigil.recovery.v1.GracefulMasterTakeoverRequest\x1a1.vigil.recovery.v1.GracefulMasterTakeoverResponse\"<\x82\xd3\xe4\x93\x026:\x01*\"1/api/v1/clusters/{cluster}:gracefulMasterTakeover\x12\xaf\x01\n" +
+	"\x13ForceMasterFailover\x12-.vigil.recovery.v1.ForceMasterFailoverRequest\x1a..vigil.recovery.v1.ForceMasterFailoverResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./api/v1/clusters/{cluster}:forceMasterFailover\x12\xaf\x01\n" +
+	"\x13ForceMasterTakeover\x12-.vigil.recovery.v1.ForceMasterTakeoverRequest\x1a..vigil.recovery.v1.ForceMasterTakeoverResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./api/v1/clusters/{cluster}:forceMasterTakeover\x12\xae\x01\n" +
+	"\x0fRecoverInstance\x12).vigil.recovery.v1.RecoverInstanceRequest\x1a*.vigil.recovery.v1.RecoverInstanceResponse\"D\x82\xd3\xe4\x93\x02>:\x01*\"9/api/v1/instances/{instance.host}/{instance.port}:recover\x12\xbb\x01\n" +
+	"\x11RegisterCandidate\x12+.vigil.recovery.v1.RegisterCandidateRequest\x1a,.vigil.recovery.v1.RegisterCandidateResponse\"K\x82\xd3\xe4\x93\x02E:\x01*\x1a@/api/v1/instances/{instance.host}/{instance.port}/promotion-rule\x12\x81\x01\n" +
+	"\x0eListCandidates\x12(.vigil.recovery.v1.ListCandidatesRequest\x1a).vigil.recovery.v1.ListCandidatesResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/api/v1/candidates\x12\xa5\x01\n" +
+	"\x14GetFailoverReadiness\x12..vigil.recovery.v1.GetFailoverReadinessRequest\x1a/.vigil.recovery.v1.GetFailoverReadinessResponse\",\x82\xd3\xe4\x93\x02&\x12$/api/v1/clusters/{cluster}/readiness\x12\x91\x01\n" +
+	"\x0eExplainCluster\x12(.vigil.recovery.v1.ExplainClusterRequest\x1a).vigil.recovery.v1.ExplainClusterResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/api/v1/clusters/{cluster}/explainB>Z<github.com/vigil-db/vigil/proto/vigil/recovery/v1;recoveryv1b\x06proto3"
 
 var (
 	file_vigil_recovery_v1_recovery_proto_rawDescOnce sync.Once
@@ -1716,92 +3126,159 @@ func file_vigil_recovery_v1_recovery_proto_rawDescGZIP() []byte {
 	return file_vigil_recovery_v1_recovery_proto_rawDescData
 }
 
-var file_vigil_recovery_v1_recovery_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigil_recovery_v1_recovery_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_vigil_recovery_v1_recovery_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_vigil_recovery_v1_recovery_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_vigil_recovery_v1_recovery_proto_goTypes = []any{
-	(RecoveryOutcome)(0),                  // 0: vigil.recovery.v1.RecoveryOutcome
-	(*GlobalRecoveries)(nil),              // 1: vigil.recovery.v1.GlobalRecoveries
-	(*GetGlobalRecoveriesRequest)(nil),    // 2: vigil.recovery.v1.GetGlobalRecoveriesRequest
-	(*GetGlobalRecoveriesResponse)(nil),   // 3: vigil.recovery.v1.GetGlobalRecoveriesResponse
-	(*SetGlobalRecoveriesRequest)(nil),    // 4: vigil.recovery.v1.SetGlobalRecoveriesRequest
-	(*SetGlobalRecoveriesResponse)(nil),   // 5: vigil.recovery.v1.SetGlobalRecoveriesResponse
-	(*Downtime)(nil),                      // 6: vigil.recovery.v1.Downtime
-	(*BeginDowntimeRequest)(nil),          // 7: vigil.recovery.v1.BeginDowntimeRequest
-	(*BeginDowntimeResponse)(nil),         // 8: vigil.recovery.v1.BeginDowntimeResponse
-	(*EndDowntimeRequest)(nil),            // 9: vigil.recovery.v1.EndDowntimeRequest
-	(*EndDowntimeResponse)(nil),           // 10: vigil.recovery.v1.EndDowntimeResponse
-	(*ListDowntimesRequest)(nil),          // 11: vigil.recovery.v1.ListDowntimesRequest
-	(*ListDowntimesResponse)(nil),         // 12: vigil.recovery.v1.ListDowntimesResponse
-	(*Recovery)(nil),                      // 13: vigil.recovery.v1.Recovery
-	(*RecoveryPhase)(nil),                 // 14: vigil.recovery.v1.RecoveryPhase
-	(*RecoveryStep)(nil),                  // 15: vigil.recovery.v1.RecoveryStep
-	(*LostReplica)(nil),                   // 16: vigil.recovery.v1.LostReplica
-	(*ListRecoveriesRequest)(nil),         // 17: vigil.recovery.v1.ListRecoveriesRequest
-	(*ListRecoveriesResponse)(nil),        // 18: vigil.recovery.v1.ListRecoveriesResponse
-	(*GetRecoveryRequest)(nil),            // 19: vigil.recovery.v1.GetRecoveryRequest
-	(*GetRecoveryResponse)(nil),           // 20: vigil.recovery.v1.GetRecoveryResponse
-	(*ListBlockedRecoveriesRequest)(nil),  // 21: vigil.recovery.v1.ListBlockedRecoveriesRequest
-	(*BlockedCluster)(nil),                // 22: vigil.recovery.v1.BlockedCluster
-	(*ListBlockedRecoveriesResponse)(nil), // 23: vigil.recovery.v1.ListBlockedRecoveriesResponse
-	(*AcknowledgeRecoveriesRequest)(nil),  // 24: vigil.recovery.v1.AcknowledgeRecoveriesRequest
-	(*AcknowledgeRecoveriesResponse)(nil), // 25: vigil.recovery.v1.AcknowledgeRecoveriesResponse
-	(*timestamppb.Timestamp)(nil),         // 26: google.protobuf.Timestamp
-	(*v1.InstanceKey)(nil),                // 27: vigil.topology.v1.InstanceKey
-	(*durationpb.Duration)(nil),           // 28: google.protobuf.Duration
+	(RecoveryOutcome)(0),                   // 0: vigil.recovery.v1.RecoveryOutcome
+	(Verdict)(0),                           // 1: vigil.recovery.v1.Verdict
+	(*GlobalRecoveries)(nil),               // 2: vigil.recovery.v1.GlobalRecoveries
+	(*GetGlobalRecoveriesRequest)(nil),     // 3: vigil.recovery.v1.GetGlobalRecoveriesRequest
+	(*GetGlobalRecoveriesResponse)(nil),    // 4: vigil.recovery.v1.GetGlobalRecoveriesResponse
+	(*SetGlobalRecoveriesRequest)(nil),     // 5: vigil.recovery.v1.SetGlobalRecoveriesRequest
+	(*SetGlobalRecoveriesResponse)(nil),    // 6: vigil.recovery.v1.SetGlobalRecoveriesResponse
+	(*Downtime)(nil),                       // 7: vigil.recovery.v1.Downtime
+	(*BeginDowntimeRequest)(nil),           // 8: vigil.recovery.v1.BeginDowntimeRequest
+	(*BeginDowntimeResponse)(nil),          // 9: vigil.recovery.v1.BeginDowntimeResponse
+	(*EndDowntimeRequest)(nil),             // 10: vigil.recovery.v1.EndDowntimeRequest
+	(*EndDowntimeResponse)(nil),            // 11: vigil.recovery.v1.EndDowntimeResponse
+	(*ListDowntimesRequest)(nil),           // 12: vigil.recovery.v1.ListDowntimesRequest
+	(*ListDowntimesResponse)(nil),          // 13: vigil.recovery.v1.ListDowntimesResponse
+	(*Recovery)(nil),                       // 14: vigil.recovery.v1.Recovery
+	(*RecoveryPhase)(nil),                  // 15: vigil.recovery.v1.RecoveryPhase
+	(*RecoveryStep)(nil),                   // 16: vigil.recovery.v1.RecoveryStep
+	(*LostReplica)(nil),                    // 17: vigil.recovery.v1.LostReplica
+	(*ListRecoveriesRequest)(nil),          // 18: vigil.recovery.v1.ListRecoveriesRequest
+	(*ListRecoveriesResponse)(nil),         // 19: vigil.recovery.v1.ListRecoveriesResponse
+	(*GetRecoveryRequest)(nil),             // 20: vigil.recovery.v1.GetRecoveryRequest
+	(*GetRecoveryResponse)(nil),            // 21: vigil.recovery.v1.GetRecoveryResponse
+	(*ListBlockedRecoveriesRequest)(nil),   // 22: vigil.recovery.v1.ListBlockedRecoveriesRequest
+	(*BlockedCluster)(nil),                 // 23: vigil.recovery.v1.BlockedCluster
+	(*ListBlockedRecoveriesResponse)(nil),  // 24: vigil.recovery.v1.ListBlockedRecoveriesResponse
+	(*AcknowledgeRecoveriesRequest)(nil),   // 25: vigil.recovery.v1.AcknowledgeRecoveriesRequest
+	(*AcknowledgeRecoveriesResponse)(nil),  // 26: vigil.recovery.v1.AcknowledgeRecoveriesResponse
+	(*GracefulMasterTakeoverRequest)(nil),  // 27: vigil.recovery.v1.GracefulMasterTakeoverRequest
+	(*GracefulMasterTakeoverResponse)(nil), // 28: vigil.recovery.v1.GracefulMasterTakeoverResponse
+	(*ForceMasterFailoverRequest)(nil),     // 29: vigil.recovery.v1.ForceMasterFailoverRequest
+	(*ForceMasterFailoverResponse)(nil),    // 30: vigil.recovery.v1.ForceMasterFailoverResponse
+	(*ForceMasterTakeoverRequest)(nil),     // 31: vigil.recovery.v1.ForceMasterTakeoverRequest
+	(*ForceMasterTakeoverResponse)(nil),    // 32: vigil.recovery.v1.ForceMasterTakeoverResponse
+	(*RecoverInstanceRequest)(nil),         // 33: vigil.recovery.v1.RecoverInstanceRequest
+	(*RecoverInstanceResponse)(nil),        // 34: vigil.recovery.v1.RecoverInstanceResponse
+	(*CandidateRegistration)(nil),          // 35: vigil.recovery.v1.CandidateRegistration
+	(*RegisterCandidateRequest)(nil),       // 36: vigil.recovery.v1.RegisterCandidateRequest
+	(*RegisterCandidateResponse)(nil),      // 37: vigil.recovery.v1.RegisterCandidateResponse
+	(*ListCandidatesRequest)(nil),          // 38: vigil.recovery.v1.ListCandidatesRequest
+	(*ListCandidatesResponse)(nil),         // 39: vigil.recovery.v1.ListCandidatesResponse
+	(*ReplicaVerdict)(nil),                 // 40: vigil.recovery.v1.ReplicaVerdict
+	(*FailoverReadiness)(nil),              // 41: vigil.recovery.v1.FailoverReadiness
+	(*GetFailoverReadinessRequest)(nil),    // 42: vigil.recovery.v1.GetFailoverReadinessRequest
+	(*GetFailoverReadinessResponse)(nil),   // 43: vigil.recovery.v1.GetFailoverReadinessResponse
+	(*Explanation)(nil),                    // 44: vigil.recovery.v1.Explanation
+	(*ExplainClusterRequest)(nil),          // 45: vigil.recovery.v1.ExplainClusterRequest
+	(*ExplainClusterResponse)(nil),         // 46: vigil.recovery.v1.ExplainClusterResponse
+	(*timestamppb.Timestamp)(nil),          // 47: google.protobuf.Timestamp
+	(*v1.InstanceKey)(nil),                 // 48: vigil.topology.v1.InstanceKey
+	(*durationpb.Duration)(nil),            // 49: google.protobuf.Duration
+	(v1.PromotionRule)(0),                  // 50: vigil.topology.v1.PromotionRule
 }
 var file_vigil_recovery_v1_recovery_proto_depIdxs = []int32{
-	26, // 0: vigil.recovery.v1.GlobalRecoveries.updated_at:type_name -> google.protobuf.Timestamp
-	1,  // 1: vigil.recovery.v1.GetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
-	1,  // 2: vigil.recovery.v1.SetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
-	27, // 3: vigil.recovery.v1.Downtime.instance:type_name -> vigil.topology.v1.InstanceKey
-	26, // 4: vigil.recovery.v1.Downtime.started_at:type_name -> google.protobuf.Timestamp
-	26, // 5: vigil.recovery.v1.Downtime.ends_at:type_name -> google.protobuf.Timestamp
-	27, // 6: vigil.recovery.v1.BeginDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	28, // 7: vigil.recovery.v1.BeginDowntimeRequest.duration:type_name -> google.protobuf.Duration
-	6,  // 8: vigil.recovery.v1.BeginDowntimeResponse.downtime:type_name -> vigil.recovery.v1.Downtime
-	27, // 9: vigil.recovery.v1.EndDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	6,  // 10: vigil.recovery.v1.ListDowntimesResponse.downtimes:type_name -> vigil.recovery.v1.Downtime
-	27, // 11: vigil.recovery.v1.Recovery.failed_instance:type_name -> vigil.topology.v1.InstanceKey
-	27, // 12: vigil.recovery.v1.Recovery.successor:type_name -> vigil.topology.v1.InstanceKey
-	16, // 13: vigil.recovery.v1.Recovery.lost_replicas:type_name -> vigil.recovery.v1.LostReplica
+	47, // 0: vigil.recovery.v1.GlobalRecoveries.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 1: vigil.recovery.v1.GetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
+	2,  // 2: vigil.recovery.v1.SetGlobalRecoveriesResponse.global_recoveries:type_name -> vigil.recovery.v1.GlobalRecoveries
+	48, // 3: vigil.recovery.v1.Downtime.instance:type_name -> vigil.topology.v1.InstanceKey
+	47, // 4: vigil.recovery.v1.Downtime.started_at:type_name -> google.protobuf.Timestamp
+	47, // 5: vigil.recovery.v1.Downtime.ends_at:type_name -> google.protobuf.Timestamp
+	48, // 6: vigil.recovery.v1.BeginDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	49, // 7: vigil.recovery.v1.BeginDowntimeRequest.duration:type_name -> google.protobuf.Duration
+	7,  // 8: vigil.recovery.v1.BeginDowntimeResponse.downtime:type_name -> vigil.recovery.v1.Downtime
+	48, // 9: vigil.recovery.v1.EndDowntimeRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	7,  // 10: vigil.recovery.v1.ListDowntimesResponse.downtimes:type_name -> vigil.recovery.v1.Downtime
+	48, // 11: vigil.recovery.v1.Recovery.failed_instance:type_name -> vigil.topology.v1.InstanceKey
+	48, // 12: vigil.recovery.v1.Recovery.successor:type_name -> vigil.topology.v1.InstanceKey
+	17, // 13: vigil.recovery.v1.Recovery.lost_replicas:type_name -> vigil.recovery.v1.LostReplica
 	0,  // 14: vigil.recovery.v1.Recovery.outcome:type_name -> vigil.recovery.v1.RecoveryOutcome
-	26, // 15: vigil.recovery.v1.Recovery.started_at:type_name -> google.protobuf.Timestamp
-	26, // 16: vigil.recovery.v1.Recovery.ended_at:type_name -> google.protobuf.Timestamp
-	14, // 17: vigil.recovery.v1.Recovery.phases:type_name -> vigil.recovery.v1.RecoveryPhase
-	15, // 18: vigil.recovery.v1.Recovery.steps:type_name -> vigil.recovery.v1.RecoveryStep
-	26, // 19: vigil.recovery.v1.Recovery.acknowledged_at:type_name -> google.protobuf.Timestamp
-	28, // 20: vigil.recovery.v1.RecoveryPhase.took:type_name -> google.protobuf.Duration
-	27, // 21: vigil.recovery.v1.RecoveryStep.instance:type_name -> vigil.topology.v1.InstanceKey
-	26, // 22: vigil.recovery.v1.RecoveryStep.at:type_name -> google.protobuf.Timestamp
-	28, // 23: vigil.recovery.v1.RecoveryStep.took:type_name -> google.protobuf.Duration
-	27, // 24: vigil.recovery.v1.LostReplica.instance:type_name -> vigil.topology.v1.InstanceKey
-	13, // 25: vigil.recovery.v1.ListRecoveriesResponse.recoveries:type_name -> vigil.recovery.v1.Recovery
-	13, // 26: vigil.recovery.v1.GetRecoveryResponse.recovery:type_name -> vigil.recovery.v1.Recovery
-	26, // 27: vigil.recovery.v1.BlockedCluster.blocked_until:type_name -> google.protobuf.Timestamp
-	22, // 28: vigil.recovery.v1.ListBlockedRecoveriesResponse.clusters:type_name -> vigil.recovery.v1.BlockedCluster
-	2,  // 29: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:input_type -> vigil.recovery.v1.GetGlobalRecoveriesRequest
-	4,  // 30: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:input_type -> vigil.recovery.v1.SetGlobalRecoveriesRequest
-	7,  // 31: vigil.recovery.v1.RecoveryService.BeginDowntime:input_type -> vigil.recovery.v1.BeginDowntimeRequest
-	9,  // 32: vigil.recovery.v1.RecoveryService.EndDowntime:input_type -> vigil.recovery.v1.EndDowntimeRequest
-	11, // 33: vigil.recovery.v1.RecoveryService.ListDowntimes:input_type -> vigil.recovery.v1.ListDowntimesRequest
-	17, // 34: vigil.recovery.v1.RecoveryService.ListRecoveries:input_type -> vigil.recovery.v1.ListRecoveriesRequest
-	19, // 35: vigil.recovery.v1.RecoveryService.GetRecovery:input_type -> vigil.recovery.v1.GetRecoveryRequest
-	21, // 36: vigil.recovery.v1.RecoveryService.ListBlockedRecoveries:input_type -> vigil.recovery.v1.ListBlockedRecoveriesRequest
-	24, // 37: vigil.recovery.v1.RecoveryService.AcknowledgeRecoveries:input_type -> vigil.recovery.v1.AcknowledgeRecoveriesRequest
-	3,  // 38: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:output_type -> vigil.recovery.v1.GetGlobalRecoveriesResponse
-	5,  // 39: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:output_type -> vigil.recovery.v1.SetGlobalRecoveriesResponse
-	8,  // 40: vigil.recovery.v1.RecoveryService.BeginDowntime:output_type -> vigil.recovery.v1.BeginDowntimeResponse
-	10, // 41: vigil.recovery.v1.RecoveryService.EndDowntime:output_type -> vigil.recovery.v1.EndDowntimeResponse
-	12, // 42: vigil.recovery.v1.RecoveryService.ListDowntimes:output_type -> vigil.recovery.v1.ListDowntimesResponse
-	18, // 43: vigil.recovery.v1.RecoveryService.ListRecoveries:output_type -> vigil.recovery.v1.ListRecoveriesResponse
-	20, // 44: vigil.recovery.v1.RecoveryService.GetRecovery:output_type -> vigil.recovery.v1.GetRecoveryResponse
-	23, // 45: vigil.recovery.v1.RecoveryService.ListBlockedRecoveries:output_type -> vigil.recovery.v1.ListBlockedRecoveriesResponse
-	25, // 46: vigil.recovery.v1.RecoveryService.AcknowledgeRecoveries:output_type -> vigil.recovery.v1.AcknowledgeRecoveriesResponse
-	38, // [38:47] is the sub-list for method output_type
-	29, // [29:38] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	47, // 15: vigil.recovery.v1.Recovery.started_at:type_name -> google.protobuf.Timestamp
+	47, // 16: vigil.recovery.v1.Recovery.ended_at:type_name -> google.protobuf.Timestamp
+	15, // 17: vigil.recovery.v1.Recovery.phases:type_name -> vigil.recovery.v1.RecoveryPhase
+	16, // 18: vigil.recovery.v1.Recovery.steps:type_name -> vigil.recovery.v1.RecoveryStep
+	47, // 19: vigil.recovery.v1.Recovery.acknowledged_at:type_name -> google.protobuf.Timestamp
+	49, // 20: vigil.recovery.v1.RecoveryPhase.took:type_name -> google.protobuf.Duration
+	48, // 21: vigil.recovery.v1.RecoveryStep.instance:type_name -> vigil.topology.v1.InstanceKey
+	47, // 22: vigil.recovery.v1.RecoveryStep.at:type_name -> google.protobuf.Timestamp
+	49, // 23: vigil.recovery.v1.RecoveryStep.took:type_name -> google.protobuf.Duration
+	48, // 24: vigil.recovery.v1.LostReplica.instance:type_name -> vigil.topology.v1.InstanceKey
+	14, // 25: vigil.recovery.v1.ListRecoveriesResponse.recoveries:type_name -> vigil.recovery.v1.Recovery
+	14, // 26: vigil.recovery.v1.GetRecoveryResponse.recovery:type_name -> vigil.recovery.v1.Recovery
+	47, // 27: vigil.recovery.v1.BlockedCluster.blocked_until:type_name -> google.protobuf.Timestamp
+	23, // 28: vigil.recovery.v1.ListBlockedRecoveriesResponse.clusters:type_name -> vigil.recovery.v1.BlockedCluster
+	48, // 29: vigil.recovery.v1.GracefulMasterTakeoverRequest.designated:type_name -> vigil.topology.v1.InstanceKey
+	14, // 30: vigil.recovery.v1.GracefulMasterTakeoverResponse.recovery:type_name -> vigil.recovery.v1.Recovery
+	14, // 31: vigil.recovery.v1.ForceMasterFailoverResponse.recovery:type_name -> vigil.recovery.v1.Recovery
+	48, // 32: vigil.recovery.v1.ForceMasterTakeoverRequest.designated:type_name -> vigil.topology.v1.InstanceKey
+	14, // 33: vigil.recovery.v1.ForceMasterTakeoverResponse.recovery:type_name -> vigil.recovery.v1.Recovery
+	48, // 34: vigil.recovery.v1.RecoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	48, // 35: vigil.recovery.v1.RecoverInstanceRequest.candidate:type_name -> vigil.topology.v1.InstanceKey
+	14, // 36: vigil.recovery.v1.RecoverInstanceResponse.recovery:type_name -> vigil.recovery.v1.Recovery
+	48, // 37: vigil.recovery.v1.CandidateRegistration.instance:type_name -> vigil.topology.v1.InstanceKey
+	50, // 38: vigil.recovery.v1.CandidateRegistration.promotion_rule:type_name -> vigil.topology.v1.PromotionRule
+	47, // 39: vigil.recovery.v1.CandidateRegistration.registered_at:type_name -> google.protobuf.Timestamp
+	47, // 40: vigil.recovery.v1.CandidateRegistration.expires_at:type_name -> google.protobuf.Timestamp
+	48, // 41: vigil.recovery.v1.RegisterCandidateRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	50, // 42: vigil.recovery.v1.RegisterCandidateRequest.promotion_rule:type_name -> vigil.topology.v1.PromotionRule
+	49, // 43: vigil.recovery.v1.RegisterCandidateRequest.duration:type_name -> google.protobuf.Duration
+	35, // 44: vigil.recovery.v1.RegisterCandidateResponse.registration:type_name -> vigil.recovery.v1.CandidateRegistration
+	35, // 45: vigil.recovery.v1.ListCandidatesResponse.registrations:type_name -> vigil.recovery.v1.CandidateRegistration
+	48, // 46: vigil.recovery.v1.ReplicaVerdict.instance:type_name -> vigil.topology.v1.InstanceKey
+	48, // 47: vigil.recovery.v1.FailoverReadiness.master:type_name -> vigil.topology.v1.InstanceKey
+	48, // 48: vigil.recovery.v1.FailoverReadiness.would_promote:type_name -> vigil.topology.v1.InstanceKey
+	40, // 49: vigil.recovery.v1.FailoverReadiness.refused:type_name -> vigil.recovery.v1.ReplicaVerdict
+	40, // 50: vigil.recovery.v1.FailoverReadiness.would_lose:type_name -> vigil.recovery.v1.ReplicaVerdict
+	47, // 51: vigil.recovery.v1.FailoverReadiness.evaluated_at:type_name -> google.protobuf.Timestamp
+	41, // 52: vigil.recovery.v1.GetFailoverReadinessResponse.readiness:type_name -> vigil.recovery.v1.FailoverReadiness
+	48, // 53: vigil.recovery.v1.Explanation.instance:type_name -> vigil.topology.v1.InstanceKey
+	47, // 54: vigil.recovery.v1.Explanation.detected_at:type_name -> google.protobuf.Timestamp
+	1,  // 55: vigil.recovery.v1.Explanation.verdict:type_name -> vigil.recovery.v1.Verdict
+	41, // 56: vigil.recovery.v1.ExplainClusterResponse.readiness:type_name -> vigil.recovery.v1.FailoverReadiness
+	44, // 57: vigil.recovery.v1.ExplainClusterResponse.explanations:type_name -> vigil.recovery.v1.Explanation
+	3,  // 58: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:input_type -> vigil.recovery.v1.GetGlobalRecoveriesRequest
+	5,  // 59: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:input_type -> vigil.recovery.v1.SetGlobalRecoveriesRequest
+	8,  // 60: vigil.recovery.v1.RecoveryService.BeginDowntime:input_type -> vigil.recovery.v1.BeginDowntimeRequest
+	10, // 61: vigil.recovery.v1.RecoveryService.EndDowntime:input_type -> vigil.recovery.v1.EndDowntimeRequest
+	12, // 62: vigil.recovery.v1.RecoveryService.ListDowntimes:input_type -> vigil.recovery.v1.ListDowntimesRequest
+	18, // 63: vigil.recovery.v1.RecoveryService.ListRecoveries:input_type -> vigil.recovery.v1.ListRecoveriesRequest
+	20, // 64: vigil.recovery.v1.RecoveryService.GetRecovery:input_type -> vigil.recovery.v1.GetRecoveryRequest
+	22, // 65: vigil.recovery.v1.RecoveryService.ListBlockedRecoveries:input_type -> vigil.recovery.v1.ListBlockedRecoveriesRequest
+	25, // 66: vigil.recovery.v1.RecoveryService.AcknowledgeRecoveries:input_type -> vigil.recovery.v1.AcknowledgeRecoveriesRequest
+	27, // 67: vigil.recovery.v1.RecoveryService.GracefulMasterTakeover:input_type -> vigil.recovery.v1.GracefulMasterTakeoverRequest
+	29, // 68: vigil.recovery.v1.RecoveryService.ForceMasterFailover:input_type -> vigil.recovery.v1.ForceMasterFailoverRequest
+	31, // 69: vigil.recovery.v1.RecoveryService.ForceMasterTakeover:input_type -> vigil.recovery.v1.ForceMasterTakeoverRequest
+	33, // 70: vigil.recovery.v1.RecoveryService.RecoverInstance:input_type -> vigil.recovery.v1.RecoverInstanceRequest
+	36, // 71: vigil.recovery.v1.RecoveryService.RegisterCandidate:input_type -> vigil.recovery.v1.RegisterCandidateRequest
+	38, // 72: vigil.recovery.v1.RecoveryService.ListCandidates:input_type -> vigil.recovery.v1.ListCandidatesRequest
+	42, // 73: vigil.recovery.v1.RecoveryService.GetFailoverReadiness:input_type -> vigil.recovery.v1.GetFailoverReadinessRequest
+	45, // 74: vigil.recovery.v1.RecoveryService.ExplainCluster:input_type -> vigil.recovery.v1.ExplainClusterRequest
+	4,  // 75: vigil.recovery.v1.RecoveryService.GetGlobalRecoveries:output_type -> vigil.recovery.v1.GetGlobalRecoveriesResponse
+	6,  // 76: vigil.recovery.v1.RecoveryService.SetGlobalRecoveries:output_type -> vigil.recovery.v1.SetGlobalRecoveriesResponse
+	9,  // 77: vigil.recovery.v1.RecoveryService.BeginDowntime:output_type -> vigil.recovery.v1.BeginDowntimeResponse
+	11, // 78: vigil.recovery.v1.RecoveryService.EndDowntime:output_type -> vigil.recovery.v1.EndDowntimeResponse
+	13, // 79: vigil.recovery.v1.RecoveryService.ListDowntimes:output_type -> vigil.recovery.v1.ListDowntimesResponse
+	19, // 80: vigil.recovery.v1.RecoveryService.ListRecoveries:output_type -> vigil.recovery.v1.ListRecoveriesResponse
+	21, // 81: vigil.recovery.v1.RecoveryService.GetRecovery:output_type -> vigil.recovery.v1.GetRecoveryResponse
+	24, // 82: vigil.recovery.v1.RecoveryService.ListBlockedRecoveries:output_type -> vigil.recovery.v1.ListBlockedRecoveriesResponse
+	26, // 83: vigil.recovery.v1.RecoveryService.AcknowledgeRecoveries:output_type -> vigil.recovery.v1.AcknowledgeRecoveriesResponse
+	28, // 84: vigil.recovery.v1.RecoveryService.GracefulMasterTakeover:output_type -> vigil.recovery.v1.GracefulMasterTakeoverResponse
+	30, // 85: vigil.recovery.v1.RecoveryService.ForceMasterFailover:output_type -> vigil.recovery.v1.ForceMasterFailoverResponse
+	32, // 86: vigil.recovery.v1.RecoveryService.ForceMasterTakeover:output_type -> vigil.recovery.v1.ForceMasterTakeoverResponse
+	34, // 87: vigil.recovery.v1.RecoveryService.RecoverInstance:output_type -> vigil.recovery.v1.RecoverInstanceResponse
+	37, // 88: vigil.recovery.v1.RecoveryService.RegisterCandidate:output_type -> vigil.recovery.v1.RegisterCandidateResponse
+	39, // 89: vigil.recovery.v1.RecoveryService.ListCandidates:output_type -> vigil.recovery.v1.ListCandidatesResponse
+	43, // 90: vigil.recovery.v1.RecoveryService.GetFailoverReadiness:output_type -> vigil.recovery.v1.GetFailoverReadinessResponse
+	46, // 91: vigil.recovery.v1.RecoveryService.ExplainCluster:output_type -> vigil.recovery.v1.ExplainClusterResponse
+	75, // [75:92] is the sub-list for method output_type
+	58, // [58:75] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_vigil_recovery_v1_recovery_proto_init() }
@@ -1814,8 +3291,8 @@ func file_vigil_recovery_v1_recovery_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_recovery_v1_recovery_proto_rawDesc), len(file_vigil_recovery_v1_recovery_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   25,
+			NumEnums:      2,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

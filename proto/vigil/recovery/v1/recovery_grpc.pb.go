@@ -19,15 +19,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RecoveryService_GetGlobalRecoveries_FullMethodName   = "/vigil.recovery.v1.RecoveryService/GetGlobalRecoveries"
-	RecoveryService_SetGlobalRecoveries_FullMethodName   = "/vigil.recovery.v1.RecoveryService/SetGlobalRecoveries"
-	RecoveryService_BeginDowntime_FullMethodName         = "/vigil.recovery.v1.RecoveryService/BeginDowntime"
-	RecoveryService_EndDowntime_FullMethodName           = "/vigil.recovery.v1.RecoveryService/EndDowntime"
-	RecoveryService_ListDowntimes_FullMethodName         = "/vigil.recovery.v1.RecoveryService/ListDowntimes"
-	RecoveryService_ListRecoveries_FullMethodName        = "/vigil.recovery.v1.RecoveryService/ListRecoveries"
-	RecoveryService_GetRecovery_FullMethodName           = "/vigil.recovery.v1.RecoveryService/GetRecovery"
-	RecoveryService_ListBlockedRecoveries_FullMethodName = "/vigil.recovery.v1.RecoveryService/ListBlockedRecoveries"
-	RecoveryService_AcknowledgeRecoveries_FullMethodName = "/vigil.recovery.v1.RecoveryService/AcknowledgeRecoveries"
+	RecoveryService_GetGlobalRecoveries_FullMethodName    = "/vigil.recovery.v1.RecoveryService/GetGlobalRecoveries"
+	RecoveryService_SetGlobalRecoveries_FullMethodName    = "/vigil.recovery.v1.RecoveryService/SetGlobalRecoveries"
+	RecoveryService_BeginDowntime_FullMethodName          = "/vigil.recovery.v1.RecoveryService/BeginDowntime"
+	RecoveryService_EndDowntime_FullMethodName            = "/vigil.recovery.v1.RecoveryService/EndDowntime"
+	RecoveryService_ListDowntimes_FullMethodName          = "/vigil.recovery.v1.RecoveryService/ListDowntimes"
+	RecoveryService_ListRecoveries_FullMethodName         = "/vigil.recovery.v1.RecoveryService/ListRecoveries"
+	RecoveryService_GetRecovery_FullMethodName            = "/vigil.recovery.v1.RecoveryService/GetRecovery"
+	RecoveryService_ListBlockedRecoveries_FullMethodName  = "/vigil.recovery.v1.RecoveryService/ListBlockedRecoveries"
+	RecoveryService_AcknowledgeRecoveries_FullMethodName  = "/vigil.recovery.v1.RecoveryService/AcknowledgeRecoveries"
+	RecoveryService_GracefulMasterTakeover_FullMethodName = "/vigil.recovery.v1.RecoveryService/GracefulMasterTakeover"
+	RecoveryService_ForceMasterFailover_FullMethodName    = "/vigil.recovery.v1.RecoveryService/ForceMasterFailover"
+	RecoveryService_ForceMasterTakeover_FullMethodName    = "/vigil.recovery.v1.RecoveryService/ForceMasterTakeover"
+	RecoveryService_RecoverInstance_FullMethodName        = "/vigil.recovery.v1.RecoveryService/RecoverInstance"
+	RecoveryService_RegisterCandidate_FullMethodName      = "/vigil.recovery.v1.RecoveryService/RegisterCandidate"
+	RecoveryService_ListCandidates_FullMethodName         = "/vigil.recovery.v1.RecoveryService/ListCandidates"
+	RecoveryService_GetFailoverReadiness_FullMethodName   = "/vigil.recovery.v1.RecoveryService/GetFailoverReadiness"
+	RecoveryService_ExplainCluster_FullMethodName         = "/vigil.recovery.v1.RecoveryService/ExplainCluster"
 )
 
 // RecoveryServiceClient is the client API for RecoveryService service.
@@ -58,6 +66,36 @@ type RecoveryServiceClient interface {
 	// AcknowledgeRecoveries acknowledges the recoveries of a cluster, or all
 	// of them, lifting the anti-flapping block they hold.
 	AcknowledgeRecoveries(ctx context.Context, in *AcknowledgeRecoveriesRequest, opts ...grpc.CallOption) (*AcknowledgeRecoveriesResponse, error)
+	// GracefulMasterTakeover hands mastership of a live cluster to a
+	// designated replica, or to the best one: the master is made read-only,
+	// the replica executes everything and is promoted, the other replicas
+	// move under it and the former master replicates from it. Nothing is
+	// lost. Refused with FailedPrecondition, naming the rule, when the
+	// replica cannot take over.
+	GracefulMasterTakeover(ctx context.Context, in *GracefulMasterTakeoverRequest, opts ...grpc.CallOption) (*GracefulMasterTakeoverResponse, error)
+	// ForceMasterFailover fails the master over now, although it looks
+	// alive: the best replica is promoted and the old master left as it is.
+	ForceMasterFailover(ctx context.Context, in *ForceMasterFailoverRequest, opts ...grpc.CallOption) (*ForceMasterFailoverResponse, error)
+	// ForceMasterTakeover promotes a named replica now, leaving the old
+	// master as it is.
+	ForceMasterTakeover(ctx context.Context, in *ForceMasterTakeoverRequest, opts ...grpc.CallOption) (*ForceMasterTakeoverResponse, error)
+	// RecoverInstance recovers a failed master or intermediate master now,
+	// with an optional candidate, ignoring the anti-flapping block and
+	// downtime. The failure is re-checked first.
+	RecoverInstance(ctx context.Context, in *RecoverInstanceRequest, opts ...grpc.CallOption) (*RecoverInstanceResponse, error)
+	// RegisterCandidate sets an instance's promotion rule until it expires,
+	// over what its classification says.
+	RegisterCandidate(ctx context.Context, in *RegisterCandidateRequest, opts ...grpc.CallOption) (*RegisterCandidateResponse, error)
+	// ListCandidates lists the registrations in force.
+	ListCandidates(ctx context.Context, in *ListCandidatesRequest, opts ...grpc.CallOption) (*ListCandidatesResponse, error)
+	// GetFailoverReadiness answers, for a cluster as it is now: if the master
+	// died now, which replica would be promoted, which would be lost and why,
+	// and which gate would stop the recovery.
+	GetFailoverReadiness(ctx context.Context, in *GetFailoverReadinessRequest, opts ...grpc.CallOption) (*GetFailoverReadinessResponse, error)
+	// ExplainCluster says, for a cluster's current and past detections (or
+	// one of them), why a recovery ran, was skipped, blocked, vetoed or
+	// failed, with the cluster's readiness.
+	ExplainCluster(ctx context.Context, in *ExplainClusterRequest, opts ...grpc.CallOption) (*ExplainClusterResponse, error)
 }
 
 type recoveryServiceClient struct {
@@ -158,6 +196,86 @@ func (c *recoveryServiceClient) AcknowledgeRecoveries(ctx context.Context, in *A
 	return out, nil
 }
 
+func (c *recoveryServiceClient) GracefulMasterTakeover(ctx context.Context, in *GracefulMasterTakeoverRequest, opts ...grpc.CallOption) (*GracefulMasterTakeoverResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GracefulMasterTakeoverResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_GracefulMasterTakeover_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) ForceMasterFailover(ctx context.Context, in *ForceMasterFailoverRequest, opts ...grpc.CallOption) (*ForceMasterFailoverResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForceMasterFailoverResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_ForceMasterFailover_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) ForceMasterTakeover(ctx context.Context, in *ForceMasterTakeoverRequest, opts ...grpc.CallOption) (*ForceMasterTakeoverResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForceMasterTakeoverResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_ForceMasterTakeover_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) RecoverInstance(ctx context.Context, in *RecoverInstanceRequest, opts ...grpc.CallOption) (*RecoverInstanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecoverInstanceResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_RecoverInstance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) RegisterCandidate(ctx context.Context, in *RegisterCandidateRequest, opts ...grpc.CallOption) (*RegisterCandidateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegisterCandidateResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_RegisterCandidate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) ListCandidates(ctx context.Context, in *ListCandidatesRequest, opts ...grpc.CallOption) (*ListCandidatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCandidatesResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_ListCandidates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) GetFailoverReadiness(ctx context.Context, in *GetFailoverReadinessRequest, opts ...grpc.CallOption) (*GetFailoverReadinessResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFailoverReadinessResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_GetFailoverReadiness_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recoveryServiceClient) ExplainCluster(ctx context.Context, in *ExplainClusterRequest, opts ...grpc.CallOption) (*ExplainClusterResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExplainClusterResponse)
+	err := c.cc.Invoke(ctx, RecoveryService_ExplainCluster_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RecoveryServiceServer is the server API for RecoveryService service.
 // All implementations must embed UnimplementedRecoveryServiceServer
 // for forward compatibility.
@@ -186,6 +304,36 @@ type RecoveryServiceServer interface {
 	// AcknowledgeRecoveries acknowledges the recoveries of a cluster, or all
 	// of them, lifting the anti-flapping block they hold.
 	AcknowledgeRecoveries(context.Context, *AcknowledgeRecoveriesRequest) (*AcknowledgeRecoveriesResponse, error)
+	// GracefulMasterTakeover hands mastership of a live cluster to a
+	// designated replica, or to the best one: the master is made read-only,
+	// the replica executes everything and is promoted, the other replicas
+	// move under it and the former master replicates from it. Nothing is
+	// lost. Refused with FailedPrecondition, naming the rule, when the
+	// replica cannot take over.
+	GracefulMasterTakeover(context.Context, *GracefulMasterTakeoverRequest) (*GracefulMasterTakeoverResponse, error)
+	// ForceMasterFailover fails the master over now, although it looks
+	// alive: the best replica is promoted and the old master left as it is.
+	ForceMasterFailover(context.Context, *ForceMasterFailoverRequest) (*ForceMasterFailoverResponse, error)
+	// ForceMasterTakeover promotes a named replica now, leaving the old
+	// master as it is.
+	ForceMasterTakeover(context.Context, *ForceMasterTakeoverRequest) (*ForceMasterTakeoverResponse, error)
+	// RecoverInstance recovers a failed master or intermediate master now,
+	// with an optional candidate, ignoring the anti-flapping block and
+	// downtime. The failure is re-checked first.
+	RecoverInstance(context.Context, *RecoverInstanceRequest) (*RecoverInstanceResponse, error)
+	// RegisterCandidate sets an instance's promotion rule until it expires,
+	// over what its classification says.
+	RegisterCandidate(context.Context, *RegisterCandidateRequest) (*RegisterCandidateResponse, error)
+	// ListCandidates lists the registrations in force.
+	ListCandidates(context.Context, *ListCandidatesRequest) (*ListCandidatesResponse, error)
+	// GetFailoverReadiness answers, for a cluster as it is now: if the master
+	// died now, which replica would be promoted, which would be lost and why,
+	// and which gate would stop the recovery.
+	GetFailoverReadiness(context.Context, *GetFailoverReadinessRequest) (*GetFailoverReadinessResponse, error)
+	// ExplainCluster says, for a cluster's current and past detections (or
+	// one of them), why a recovery ran, was skipped, blocked, vetoed or
+	// failed, with the cluster's readiness.
+	ExplainCluster(context.Context, *ExplainClusterRequest) (*ExplainClusterResponse, error)
 	mustEmbedUnimplementedRecoveryServiceServer()
 }
 
@@ -222,6 +370,30 @@ func (UnimplementedRecoveryServiceServer) ListBlockedRecoveries(context.Context,
 }
 func (UnimplementedRecoveryServiceServer) AcknowledgeRecoveries(context.Context, *AcknowledgeRecoveriesRequest) (*AcknowledgeRecoveriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AcknowledgeRecoveries not implemented")
+}
+func (UnimplementedRecoveryServiceServer) GracefulMasterTakeover(context.Context, *GracefulMasterTakeoverRequest) (*GracefulMasterTakeoverResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GracefulMasterTakeover not implemented")
+}
+func (UnimplementedRecoveryServiceServer) ForceMasterFailover(context.Context, *ForceMasterFailoverRequest) (*ForceMasterFailoverResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForceMasterFailover not implemented")
+}
+func (UnimplementedRecoveryServiceServer) ForceMasterTakeover(context.Context, *ForceMasterTakeoverRequest) (*ForceMasterTakeoverResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForceMasterTakeover not implemented")
+}
+func (UnimplementedRecoveryServiceServer) RecoverInstance(context.Context, *RecoverInstanceRequest) (*RecoverInstanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecoverInstance not implemented")
+}
+func (UnimplementedRecoveryServiceServer) RegisterCandidate(context.Context, *RegisterCandidateRequest) (*RegisterCandidateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterCandidate not implemented")
+}
+func (UnimplementedRecoveryServiceServer) ListCandidates(context.Context, *ListCandidatesRequest) (*ListCandidatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCandidates not implemented")
+}
+func (UnimplementedRecoveryServiceServer) GetFailoverReadiness(context.Context, *GetFailoverReadinessRequest) (*GetFailoverReadinessResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFailoverReadiness not implemented")
+}
+func (UnimplementedRecoveryServiceServer) ExplainCluster(context.Context, *ExplainClusterRequest) (*ExplainClusterResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExplainCluster not implemented")
 }
 func (UnimplementedRecoveryServiceServer) mustEmbedUnimplementedRecoveryServiceServer() {}
 func (UnimplementedRecoveryServiceServer) testEmbeddedByValue()                         {}
@@ -406,6 +578,150 @@ func _RecoveryService_AcknowledgeRecoveries_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RecoveryService_GracefulMasterTakeover_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GracefulMasterTakeoverRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).GracefulMasterTakeover(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_GracefulMasterTakeover_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).GracefulMasterTakeover(ctx, req.(*GracefulMasterTakeoverRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_ForceMasterFailover_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForceMasterFailoverRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).ForceMasterFailover(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_ForceMasterFailover_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).ForceMasterFailover(ctx, req.(*ForceMasterFailoverRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_ForceMasterTakeover_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForceMasterTakeoverRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).ForceMasterTakeover(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_ForceMasterTakeover_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).ForceMasterTakeover(ctx, req.(*ForceMasterTakeoverRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_RecoverInstance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecoverInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).RecoverInstance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_RecoverInstance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).RecoverInstance(ctx, req.(*RecoverInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_RegisterCandidate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterCandidateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).RegisterCandidate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_RegisterCandidate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).RegisterCandidate(ctx, req.(*RegisterCandidateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_ListCandidates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCandidatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).ListCandidates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_ListCandidates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).ListCandidates(ctx, req.(*ListCandidatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_GetFailoverReadiness_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFailoverReadinessRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).GetFailoverReadiness(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_GetFailoverReadiness_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).GetFailoverReadiness(ctx, req.(*GetFailoverReadinessRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecoveryService_ExplainCluster_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExplainClusterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecoveryServiceServer).ExplainCluster(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecoveryService_ExplainCluster_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecoveryServiceServer).ExplainCluster(ctx, req.(*ExplainClusterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RecoveryService_ServiceDesc is the grpc.ServiceDesc for RecoveryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -448,6 +764,38 @@ var RecoveryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AcknowledgeRecoveries",
 			Handler:    _RecoveryService_AcknowledgeRecoveries_Handler,
+		},
+		{
+			MethodName: "GracefulMasterTakeover",
+			Handler:    _RecoveryService_GracefulMasterTakeover_Handler,
+		},
+		{
+			MethodName: "ForceMasterFailover",
+			Handler:    _RecoveryService_ForceMasterFailover_Handler,
+		},
+		{
+			MethodName: "ForceMasterTakeover",
+			Handler:    _RecoveryService_ForceMasterTakeover_Handler,
+		},
+		{
+			MethodName: "RecoverInstance",
+			Handler:    _RecoveryService_RecoverInstance_Handler,
+		},
+		{
+			MethodName: "RegisterCandidate",
+			Handler:    _RecoveryService_RegisterCandidate_Handler,
+		},
+		{
+			MethodName: "ListCandidates",
+			Handler:    _RecoveryService_ListCandidates_Handler,
+		},
+		{
+			MethodName: "GetFailoverReadiness",
+			Handler:    _RecoveryService_GetFailoverReadiness_Handler,
+		},
+		{
+			MethodName: "ExplainCluster",
+			Handler:    _RecoveryService_ExplainCluster_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
