@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/services/recovery/hooks"
 )
 
@@ -46,6 +47,12 @@ type Config struct {
 	// FenceFor is how long a replaced master is watched after a recovery,
 	// to be made read-only the moment it answers again.
 	FenceFor time.Duration `yaml:"fence_for"`
+
+	// Replication is the user a former master replicates from its
+	// successor with after a graceful takeover; it comes from the
+	// environment (mysql.LoadReplicationCredentials), never from a file.
+	// Nil leaves a former master without replication.
+	Replication *mysql.Credentials `yaml:"-"`
 
 	// Hooks are the operators' commands run at fixed points of a recovery.
 	Hooks hooks.Config `yaml:"hooks"`

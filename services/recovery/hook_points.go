@@ -15,7 +15,8 @@ const GateHookVeto = "hook-veto"
 
 // runHooks runs the hooks of a point in order, recording each with its
 // output, and returns the first failure. Hooks run whatever the outcome of
-// the ones before, except that a pre-failover veto stops the others.
+// the ones before, except that a veto (pre-failover, pre-graceful-takeover)
+// stops the others.
 func (s *Service) runHooks(ctx context.Context, run *failover.Run, point string) error {
 	var first error
 	for _, h := range s.cfg.Hooks.At(point) {
@@ -24,7 +25,7 @@ func (s *Service) runHooks(ctx context.Context, run *failover.Run, point string)
 		run.NoteOutput(ctx, "hook-"+point, err == nil, errText(err, h.Argv[0]+" exited 0"), out, start)
 		if err != nil && first == nil {
 			first = err
-			if point == hooks.PreFailover {
+			if hooks.Vetoing(point) {
 				return err
 			}
 		}

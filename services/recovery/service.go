@@ -24,6 +24,7 @@ import (
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
 // Store is the persistence the recovery service needs.
@@ -63,6 +64,7 @@ type Service struct {
 	filters   []*regexp.Regexp
 	conns     []*grpc.ClientConn
 	analyzers []analyzerv1.AnalyzerServiceClient
+	topology  []topologyv1.TopologyServiceClient
 	discovery []discoveryv1.DiscoveryServiceClient
 
 	// runCtx lives from New until Run returns: recoveries and fencing
@@ -115,6 +117,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		}
 		s.conns = append(s.conns, conn)
 		s.analyzers = append(s.analyzers, analyzerv1.NewAnalyzerServiceClient(conn))
+		s.topology = append(s.topology, topologyv1.NewTopologyServiceClient(conn))
 	}
 	for _, addr := range cfg.DiscoveryAddrs {
 		conn, err := grpcx.Dial(addr)

@@ -129,6 +129,44 @@ func Choose(in Input) (Choice, error) {
 	return choice, nil
 }
 
+// ChooseFor is Choose with the replica to promote named by an operator
+// (when not zero): it must be a candidate, or a *RefusedError names the
+// rule. When another candidate has more data, the named one first catches
+// up from it (two-step promotion); when the named one has transactions the
+// others lack, it is promoted directly and they are lost.
+func ChooseFor(in Input, designated topology.InstanceKey) (Choice, error) {
+	choice, err := Choose(in)
+	if designated.IsZero() {
+		return choice, err
+	}
+	for _, v := range choice.Refused {
+		if v.Key == designated {
+			return choice, &RefusedError{Verdict: v}
+		}
+	}
+	var all []replica
+	var named *replica
+	for _, r := range in.Replicas {
+		all = append(all, replica{Replica: r, pos: positionOf(r.Snapshot),
+			major: majorOf(r.Snapshot), format: formatRank(r.Snapshot.GetServer().GetBinlogFormat())})
+	}
+	for i := range all {
+		if all[i].Key == designated {
+			named = &all[i]
+		}
+	}
+	if named == nil {
+		return choice, &RefusedError{Verdict: Verdict{Key: designated, Rule: RuleNotReplica, Reason: "it is not a direct replica of the failed master"}}
+	}
+	holder := *named
+	if i := slices.IndexFunc(all, func(r replica) bool { return r.Key == choice.DataHolder }); i >= 0 && all[i].pos.contains(named.pos) {
+		holder = all[i]
+	}
+	choice.DataHolder, choice.Promote = holder.Key, named.Key
+	choice.Lost = lost(holder, *named, all)
+	return choice, nil
+}
+
 // refusal returns the first rule that keeps r from being a candidate.
 func refusal(r replica, all []replica) (rule, reason string) {
 	s := r.Snapshot.GetServer()
@@ -287,4 +325,21 @@ func compareVersions(a, b []int) int {
 		return 0
 	}
 	return slices.Compare(a, b)
+}
+
+// Errant reports whether replica executed transactions of its own that its
+// master, as last seen, did not have.
+func Errant(replica, master *topologyv1.Snapshot) bool {
+	rs, ms := replica.GetServer(), master.GetServer()
+	if rs == nil || ms == nil {
+		return false // nothing known to compare
+	}
+	if rs.GetFlavor() == topologyv1.Flavor_FLAVOR_MARIADB {
+		rp, err1 := topology.ParseMariaDBGTIDPos(rs.GetGtidBinlogPos())
+		mp, err2 := topology.ParseMariaDBGTIDPos(ms.GetGtidBinlogPos())
+		return err1 == nil && err2 == nil && len(topology.MariaDBErrant(rp, mp, rs.GetServerId())) > 0
+	}
+	re, err1 := topology.ParseGTIDSet(rs.GetGtidExecuted())
+	me, err2 := topology.ParseGTIDSet(ms.GetGtidExecuted())
+	return err1 == nil && err2 == nil && !topology.ErrantGTIDs(re, me, []string{ms.GetServerUuid()}).IsEmpty()
 }

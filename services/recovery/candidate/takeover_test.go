@@ -63,3 +63,40 @@ func TestTakeover(t *testing.T) {
 		})
 	}
 }
+
+func TestChooseFor(t *testing.T) {
+	tests := []struct {
+		name       string
+		replicas   []Replica
+		designated uint16
+		want       string
+		wantRule   string
+	}{
+		{"the named replica catches up from the data holder",
+			[]Replica{rep(2, "0-1-100"), rep(3, "0-1-90")}, 3, "promote=3 holder=2 refused=[] lost=[]", ""},
+		{"the named replica is the data holder",
+			[]Replica{rep(2, "0-1-100"), rep(3, "0-1-90")}, 2, "promote=2 holder=2 refused=[] lost=[]", ""},
+		{"none named: Choose", []Replica{rep(2, "0-1-100"), rep(3, "0-1-90")}, 0, "promote=2 holder=2 refused=[] lost=[]", ""},
+		{"the named replica must be a candidate", []Replica{rep(2, "0-1-100"), rep(3, "0-1-90", mustNot)}, 3, "", RuleMustNot},
+		{"the named replica must be a replica", []Replica{rep(2, "0-1-100")}, 7, "", RuleNotReplica},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			designated := key(tt.designated)
+			if tt.designated == 0 {
+				designated.Host, designated.Port = "", 0
+			}
+			c, err := ChooseFor(Input{Dead: dead, Replicas: tt.replicas}, designated)
+			var refused *RefusedError
+			if tt.wantRule != "" {
+				if !errors.As(err, &refused) || refused.Verdict.Rule != tt.wantRule {
+					t.Fatalf("ChooseFor = %v, want refused by %s", err, tt.wantRule)
+				}
+				return
+			}
+			if got := summary(c, err); got != tt.want {
+				t.Errorf("ChooseFor = %s (%v), want %s", got, err, tt.want)
+			}
+		})
+	}
+}

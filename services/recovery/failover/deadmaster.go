@@ -26,6 +26,12 @@ type DeadMaster struct {
 	// promotion rule, as discovery last classified them; Vigil's own
 	// probes during a recovery do not run the classification queries.
 	Classifications map[topology.InstanceKey]*topologyv1.Classification
+	// Designated, when not zero, is the replica an operator named for
+	// promotion.
+	Designated topology.InstanceKey
+	// LeaveOldMaster leaves the old master as it is: a forced failover
+	// away from a master that still answers.
+	LeaveOldMaster bool
 }
 
 // Result is what a recovery changed.
@@ -45,7 +51,7 @@ type Result struct {
 // Choose reads the replicas and chooses the candidate without changing
 // anything: what a dry run records.
 func (r *Run) Choose(ctx context.Context, dead DeadMaster) (candidate.Choice, error) {
-	return candidate.Choose(r.candidateInput(ctx, dead))
+	return candidate.ChooseFor(r.candidateInput(ctx, dead), dead.Designated)
 }
 
 // RecoverDeadMaster promotes the best replica of a dead master and points
@@ -57,7 +63,10 @@ func (r *Run) Choose(ctx context.Context, dead DeadMaster) (candidate.Choice, er
 // are detached (replication stopped, source kept) and listed as lost.
 func (r *Run) RecoverDeadMaster(ctx context.Context, dead DeadMaster) (Result, error) {
 	r.Phase("fence")
-	res := Result{OldMasterFenced: r.fenceOldMaster(ctx, dead.Key)}
+	var res Result
+	if !dead.LeaveOldMaster {
+		res.OldMasterFenced = r.fenceOldMaster(ctx, dead.Key)
+	}
 	errs := parallel(dead.Replicas, func(k topology.InstanceKey) error {
 		return r.Change(ctx, "stop-replication-io", k, func(ctx context.Context) error { return r.MySQL.StopReplicationIO(ctx, k) })
 	})
@@ -195,25 +204,11 @@ func (r *Run) candidateInput(ctx context.Context, dead DeadMaster) candidate.Inp
 			Key:      k,
 			Snapshot: s,
 			Valid:    topology.IsGood(s),
-			Errant:   errant(s, dead.LastGood),
+			Errant:   candidate.Errant(s, dead.LastGood),
 			Rule:     dead.Classifications[k].GetPromotionRule(),
 		})
 	}
 	return in
-}
-
-// errant reports whether replica executed transactions of its own that its
-// master, as last seen, did not have.
-func errant(replica, master *topologyv1.Snapshot) bool {
-	rs, ms := replica.GetServer(), master.GetServer()
-	if rs.GetFlavor() == topologyv1.Flavor_FLAVOR_MARIADB {
-		rp, err1 := topology.ParseMariaDBGTIDPos(rs.GetGtidBinlogPos())
-		mp, err2 := topology.ParseMariaDBGTIDPos(ms.GetGtidBinlogPos())
-		return err1 == nil && err2 == nil && len(topology.MariaDBErrant(rp, mp, rs.GetServerId())) > 0
-	}
-	re, err1 := topology.ParseGTIDSet(rs.GetGtidExecuted())
-	me, err2 := topology.ParseGTIDSet(ms.GetGtidExecuted())
-	return err1 == nil && err2 == nil && !topology.ErrantGTIDs(re, me, []string{ms.GetServerUuid()}).IsEmpty()
 }
 
 // fenceOldMaster tries to make the old master read-only while the recovery

@@ -26,7 +26,12 @@ const (
 	PostIntermediateMasterFailover = "post-intermediate-master-failover"
 	PostFailover                   = "post-failover"
 	PostUnsuccessfulFailover       = "post-unsuccessful-failover"
+	PreGracefulTakeover            = "pre-graceful-takeover"
+	PostGracefulTakeover           = "post-graceful-takeover"
 )
+
+// Vetoing reports whether a failing hook at point stops what follows.
+func Vetoing(point string) bool { return point == PreFailover || point == PreGracefulTakeover }
 
 // maxOutput bounds the output kept from one hook run.
 const maxOutput = 64 << 10
@@ -51,6 +56,8 @@ type Config struct {
 	PostIntermediateMasterFailover []Hook `yaml:"post_intermediate_master_failover"`
 	PostFailover                   []Hook `yaml:"post_failover"`
 	PostUnsuccessfulFailover       []Hook `yaml:"post_unsuccessful_failover"`
+	PreGracefulTakeover            []Hook `yaml:"pre_graceful_takeover"`
+	PostGracefulTakeover           []Hook `yaml:"post_graceful_takeover"`
 }
 
 // At returns the hooks of a point.
@@ -68,6 +75,10 @@ func (c Config) At(point string) []Hook {
 		return c.PostFailover
 	case PostUnsuccessfulFailover:
 		return c.PostUnsuccessfulFailover
+	case PreGracefulTakeover:
+		return c.PreGracefulTakeover
+	case PostGracefulTakeover:
+		return c.PostGracefulTakeover
 	}
 	return nil
 }
@@ -75,7 +86,8 @@ func (c Config) At(point string) []Hook {
 // Validate names every hook that cannot run.
 func (c Config) Validate(prefix string) error {
 	var errs []error
-	for _, point := range []string{OnFailureDetection, PreFailover, PostMasterFailover, PostIntermediateMasterFailover, PostFailover, PostUnsuccessfulFailover} {
+	for _, point := range []string{OnFailureDetection, PreFailover, PostMasterFailover, PostIntermediateMasterFailover, PostFailover, PostUnsuccessfulFailover,
+		PreGracefulTakeover, PostGracefulTakeover} {
 		for i, h := range c.At(point) {
 			name := fmt.Sprintf("%s.%s[%d]", prefix, strings.ReplaceAll(point, "-", "_"), i)
 			if len(h.Argv) == 0 || h.Argv[0] == "" {

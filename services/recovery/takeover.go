@@ -1,0 +1,167 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-db/vigil/pkg/topology"
+	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
+	"github.com/vigil-db/vigil/services/recovery/candidate"
+	"github.com/vigil-db/vigil/services/recovery/failover"
+	"github.com/vigil-db/vigil/services/recovery/hooks"
+)
+
+// GracefulMasterTakeover hands a live cluster's mastership to designated,
+// or to the best replica when designated is zero (ARCHITECTURE §6.3). It
+// returns a *RefusedError, with nothing changed, when the replica may not
+// take over or a pre-graceful-takeover hook vetoes.
+func (s *Service) GracefulMasterTakeover(ctx context.Context, cluster string, designated topology.InstanceKey, by string) (*recoveryv1.Recovery, error) {
+	ref, err := s.resolveCluster(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	op, err := s.beginOperation(ctx, ref, OpGracefulMasterTakeover, by, true)
+	if err != nil {
+		return nil, err
+	}
+	defer op.release()
+	return s.masterTakeover(ctx, op, ref, designated)
+}
+
+// masterTakeover runs a graceful takeover under the cluster lock.
+func (s *Service) masterTakeover(ctx context.Context, op *operation, ref clusterRef, designated topology.InstanceKey) (*recoveryv1.Recovery, error) {
+	run := op.run
+	run.Phase("check")
+	now, err := s.probeCluster(ctx, ref)
+	if err != nil {
+		return s.finishOperation(ctx, op, fmt.Errorf("probe the cluster: %w", err), "")
+	}
+	if !topology.IsGood(now.masterSnap) {
+		return nil, s.refuse(ctx, op, RuleMasterUnreachable, fmt.Sprintf("master %s does not answer (%s): use recover or force-master-failover", ref.master, now.masterSnap.GetError()))
+	}
+	if len(ref.replicas) == 0 {
+		return nil, s.refuse(ctx, op, RuleNoReplicas, "master "+ref.master.String()+" has no replicas")
+	}
+	choice, err := candidate.Takeover(now.candidateInput(), designated)
+	run.Note(ctx, "choose-successor", choice.Promote, err == nil, describeTakeover(choice, err))
+	var refused *candidate.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		return nil, s.refuse(ctx, op, refused.Verdict.Rule, refused.Error())
+	case err != nil:
+		return nil, s.refuse(ctx, op, GateNoCandidate, "no replica can take over: "+describeTakeover(choice, nil))
+	}
+	_ = run.Update(ctx, func(r *recoveryv1.Recovery) { r.Successor = choice.Promote.Proto() })
+
+	run.Phase("pre-graceful-takeover-hooks")
+	if err := s.runHooks(ctx, run, hooks.PreGracefulTakeover); err != nil {
+		return nil, s.refuse(ctx, op, GateHookVeto, "vetoed by a pre-graceful-takeover hook: "+err.Error())
+	}
+	var others []topology.InstanceKey
+	for _, k := range ref.replicas {
+		if k != choice.Promote {
+			others = append(others, k)
+		}
+	}
+	res, err := run.MasterTakeover(ctx, failover.Takeover{
+		Master: ref.master, Successor: choice.Promote, Replicas: others,
+		SemiSync:    now.masterSnap.GetServer().GetSemiSync().GetSourceEnabled(),
+		Replication: s.cfg.Replication,
+	})
+	_ = run.Update(ctx, func(r *recoveryv1.Recovery) {
+		for _, k := range res.Lost {
+			r.LostReplicas = append(r.LostReplicas, &recoveryv1.LostReplica{Instance: k.Proto(), Reason: "could not be moved under " + choice.Promote.String()})
+		}
+	})
+	if err == nil {
+		run.Phase("publish")
+		err = s.publishMaster(ctx, run, ref.name, choice.Promote)
+	}
+	if err == nil {
+		s.refresh(ctx, run, choice.Promote, append([]topology.InstanceKey{ref.master}, others...))
+	}
+	rec, err := s.finishOperation(ctx, op, err, fmt.Sprintf("%s handed over to %s; writes refused for %s; %d replica(s) lost",
+		ref.master, choice.Promote, res.WriteUnavailable.Round(time.Millisecond), len(res.Lost)))
+	_ = s.runHooks(ctx, run, hooks.PostGracefulTakeover)
+	return rec, err
+}
+
+// describeTakeover is the audit text of a takeover's successor choice.
+func describeTakeover(c candidate.Choice, err error) string {
+	var b strings.Builder
+	if err != nil {
+		b.WriteString(err.Error())
+	} else {
+		fmt.Fprintf(&b, "hand over to %s", c.Promote)
+	}
+	for _, v := range c.Refused {
+		fmt.Fprintf(&b, "; refused %s: %s (%s)", v.Key, v.Rule, v.Reason)
+	}
+	return b.String()
+}
+
+// ForceMasterFailover fails a cluster's master over now, whether or not it
+// answers, leaving it as it is: the best replica is promoted, as for a dead
+// master, and the others repointed.
+func (s *Service) ForceMasterFailover(ctx context.Context, cluster, by string) (*recoveryv1.Recovery, error) {
+	return s.forceFailover(ctx, cluster, topology.InstanceKey{}, OpForceMasterFailover, by)
+}
+
+// ForceMasterTakeover promotes designated now, leaving the master as it is.
+func (s *Service) ForceMasterTakeover(ctx context.Context, cluster string, designated topology.InstanceKey, by string) (*recoveryv1.Recovery, error) {
+	return s.forceFailover(ctx, cluster, designated, OpForceMasterTakeover, by)
+}
+
+func (s *Service) forceFailover(ctx context.Context, cluster string, designated topology.InstanceKey, name, by string) (*recoveryv1.Recovery, error) {
+	ref, err := s.resolveCluster(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	op, err := s.beginOperation(ctx, ref, name, by, false)
+	if err != nil {
+		return nil, err
+	}
+	defer op.release()
+	run := op.run
+	run.Phase("check")
+	if len(ref.replicas) == 0 {
+		return nil, s.refuse(ctx, op, RuleNoReplicas, "master "+ref.master.String()+" has no replicas")
+	}
+	now, err := s.probeCluster(ctx, ref)
+	if err != nil {
+		return s.finishOperation(ctx, op, fmt.Errorf("probe the cluster: %w", err), "")
+	}
+	// Refuse a replica that may not be promoted before anything changes;
+	// the choice is made again once the relay logs are applied.
+	if _, err := candidate.ChooseFor(now.candidateInput(), designated); err != nil {
+		var refused *candidate.RefusedError
+		if errors.As(err, &refused) {
+			return nil, s.refuse(ctx, op, refused.Verdict.Rule, refused.Error())
+		}
+		return nil, s.refuse(ctx, op, GateNoCandidate, err.Error())
+	}
+	_ = run.Update(ctx, func(*recoveryv1.Recovery) {})
+	res, err := run.RecoverDeadMaster(ctx, failover.DeadMaster{
+		Key: ref.master, LastGood: now.reference, Replicas: ref.replicas,
+		Classifications: now.classifications(), Designated: designated, LeaveOldMaster: true,
+	})
+	_ = run.Update(ctx, func(r *recoveryv1.Recovery) {
+		if !res.Successor.IsZero() {
+			r.Successor = res.Successor.Proto()
+		}
+		for _, v := range res.Lost {
+			r.LostReplicas = append(r.LostReplicas, &recoveryv1.LostReplica{Instance: v.Key.Proto(), Reason: v.Rule + ": " + v.Reason})
+		}
+	})
+	if err == nil {
+		run.Phase("publish")
+		err = s.publishMaster(ctx, run, ref.name, res.Successor)
+	}
+	if err == nil {
+		s.refresh(ctx, run, res.Successor, ref.replicas)
+	}
+	return s.finishOperation(ctx, op, err, fmt.Sprintf("%s promoted; %s left as it is; %d replica(s) lost", res.Successor, ref.master, len(res.Lost)))
+}
