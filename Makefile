@@ -34,6 +34,7 @@ bench: deps
 	$(GO) run ./cmd/vigil bench probe
 	$(GO) run ./cmd/vigil bench detect --runs 20
 	$(GO) run ./cmd/vigil bench failover --runs 20
+	$(GO) run ./cmd/vigil bench takeover --runs 20
 
 # Code generation uses tools pinned in tools/go.mod, built into bin/.
 tools: $(TOOLS)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,14 @@ func TestAnalyzerAndDowntimeGRPC(t *testing.T) {
 			}
 		}
 		return fmt.Errorf("detections: %v", resp.GetDetections())
+	})
+
+	t.Run("ExplainCluster says the recovery was skipped for the downtime", func(t *testing.T) {
+		d, _ := events.waitFor(t, "DeadMaster", m, time.Second)
+		e := waitForExplanation(t, s, m, d.GetId(), recoveryv1.Verdict_VERDICT_SKIPPED)
+		if e.GetGate() != "downtimed" || !strings.Contains(e.GetReason(), "kernel upgrade") {
+			t.Errorf("explanation: %v", e)
+		}
 	})
 
 	t.Run("GetReplicationAnalysis by cluster alias, instance and all", func(t *testing.T) {

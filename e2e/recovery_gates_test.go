@@ -97,6 +97,13 @@ func TestAntiFlappingBlockAndAcknowledge(t *testing.T) {
 			t.Fatalf("%s moved while blocked: %v %v", r, st["Master_Port"], err)
 		}
 	}
+	e := waitForExplanation(t, s, second.Key, skipped.GetDetectionId(), recoveryv1.Verdict_VERDICT_BLOCKED)
+	if e.GetGate() != "blocked" || !strings.Contains(e.GetReason(), first.GetId()) {
+		t.Errorf("explanation of the blocked recovery: %v", e)
+	}
+	if e := waitForExplanation(t, s, m.Key, first.GetDetectionId(), recoveryv1.Verdict_VERDICT_RECOVERED); !strings.Contains(e.GetReason(), second.Key) {
+		t.Errorf("explanation of the first recovery: %v", e)
+	}
 
 	ack, err := s.recovery.AcknowledgeRecoveries(ctxT(t), &recoveryv1.AcknowledgeRecoveriesRequest{
 		Cluster: second.Key, RequestedBy: "oncall", Comment: "first failover checked"})
@@ -111,6 +118,7 @@ func TestAntiFlappingBlockAndAcknowledge(t *testing.T) {
 	third := waitForRecoveryWhere(t, s, "recovery after the acknowledgement", 20*time.Second, func(r *recoveryv1.Recovery) bool {
 		return keyString(r.GetFailedInstance()) == second.Key && r.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED
 	})
+	waitForExplanation(t, s, second.Key, skipped.GetDetectionId(), recoveryv1.Verdict_VERDICT_RECOVERED)
 	newest := instanceByKey(t, topo, keyString(third.GetSuccessor()))
 	for _, r := range replicas {
 		if r != newest {

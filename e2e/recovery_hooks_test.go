@@ -49,6 +49,9 @@ func TestPreFailoverHookVetoes(t *testing.T) {
 	if hookStep == nil || hookStep.GetOk() || !strings.Contains(hookStep.GetMessage(), "exit status 1") {
 		t.Errorf("hook step = %v, want a failed pre-failover hook", hookStep)
 	}
+	if e := waitForExplanation(t, s, m.Key, rec.GetDetectionId(), recoveryv1.Verdict_VERDICT_VETOED); e.GetHook() != writeContextHook(dir, 1).Argv[0] {
+		t.Errorf("explanation of the veto: hook %q, want %q (%v)", e.GetHook(), writeContextHook(dir, 1).Argv[0], e)
+	}
 
 	env, err := os.ReadFile(filepath.Join(dir, "env"))
 	if err != nil {

@@ -66,6 +66,7 @@ func testConfig(t *testing.T) app.Config {
 	cfg.Gateway.DiscoveryAddr = cfg.Discovery.ListenAddr
 	cfg.Gateway.AnalyzerAddr = cfg.Analyzer.ListenAddr
 	cfg.Gateway.RecoveryAddr = cfg.Recovery.ListenAddr
+	cfg.Recovery.Replication = &mysql.Credentials{User: sandbox.DefaultReplicationUser, Password: sandbox.DefaultReplicationPassword}
 	return cfg
 }
 

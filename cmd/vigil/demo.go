@@ -40,6 +40,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	cfg.LogLevel = *logLevel
 	cfg.Discovery.Seeds = []string{topo.Master().Key}
+	cfg.Recovery.Replication = &sandboxReplication
 
 	a, stop, err := startServices(ctx, cfg, sandboxCreds, newLogger(stderr, cfg.LogLevel))
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 // sandboxCreds is the topology user of every sandbox.
 var sandboxCreds = mysql.Credentials{User: sandbox.DefaultUser, Password: sandbox.DefaultPassword}
 
+// sandboxReplication is the replication user of every sandbox.
+var sandboxReplication = mysql.Credentials{User: sandbox.DefaultReplicationUser, Password: sandbox.DefaultReplicationPassword}
+
 // startTempSandbox starts a sandbox topology in a new temporary directory
 // and waits until it replicates. remove kills it and deletes the directory.
 func startTempSandbox(ctx context.Context, spec sandbox.Spec) (topo *sandbox.Topology, remove func(), err error) {

@@ -30,7 +30,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{name: "recovery alone needs credentials", args: []string{"--services=recovery", "--store=memory"}, wantErr: "MySQL credentials"},
 		{name: "missing config file", args: []string{"--config=/nonexistent/vigil.yaml"}, wantErr: "read config"},
 		{name: "bad sandbox command", args: []string{"sandbox", "sideways"}, wantErr: "unknown sandbox command", usage: true},
-		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe|detect|failover", usage: true},
+		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe|detect|failover|takeover", usage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,6 +67,15 @@ func runServices(ctx context.Context, args []string, stderr io.Writer, getenv fu
 			return fmt.Errorf("MySQL credentials: %w", err)
 		}
 	}
+	if cfg.Runs(app.Recovery) {
+		repl, ok, err := mysql.LoadReplicationCredentials(getenv)
+		if err != nil {
+			return err
+		}
+		if ok {
+			cfg.Recovery.Replication = &repl
+		}
+	}
 	log := newLogger(stderr, cfg.LogLevel)
 	a, err := app.Start(ctx, cfg, creds, log)
 	if err != nil {

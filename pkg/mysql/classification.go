@@ -13,6 +13,13 @@ type classifier struct {
 	queries      []classificationQuery // the configured ones, in a fixed order
 	dataCenterRE *regexp.Regexp
 	regionRE     *regexp.Regexp
+	ruleREs      []ruleRE
+}
+
+// ruleRE is a compiled PromotionRulePattern.
+type ruleRE struct {
+	re   *regexp.Regexp
+	rule topologyv1.PromotionRule
 }
 
 func newClassifier(cfg ClassificationConfig) (*classifier, error) {
@@ -24,7 +31,19 @@ func newClassifier(cfg ClassificationConfig) (*classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &classifier{queries: configuredQueries(cfg), dataCenterRE: dc, regionRE: region}, nil
+	c := &classifier{queries: configuredQueries(cfg), dataCenterRE: dc, regionRE: region}
+	for i, p := range cfg.PromotionRulePatterns {
+		re, err := regexp.Compile(p.Pattern)
+		if err != nil {
+			return nil, fmt.Errorf("classification promotion rule pattern %d: %w", i, err)
+		}
+		rule, err := parsePromotionRule(p.Rule)
+		if err != nil {
+			return nil, fmt.Errorf("classification promotion rule pattern %d: %w", i, err)
+		}
+		c.ruleREs = append(c.ruleREs, ruleRE{re: re, rule: rule})
+	}
+	return c, nil
 }
 
 // classificationQuery is one configured query and where its answer goes.
@@ -61,9 +80,17 @@ func configuredQueries(cfg ClassificationConfig) []classificationQuery {
 	return out
 }
 
-// applyPatterns fills the data centre and region from the host name where
-// no query set them.
+// applyPatterns fills the data centre, region and promotion rule from the
+// host name where no query set them.
 func (c *classifier) applyPatterns(cl *topologyv1.Classification, host string) {
+	for _, r := range c.ruleREs {
+		if cl.PromotionRule != topologyv1.PromotionRule_PROMOTION_RULE_UNSPECIFIED {
+			break
+		}
+		if r.re.MatchString(host) {
+			cl.PromotionRule = r.rule
+		}
+	}
 	if cl.DataCenter == "" {
 		cl.DataCenter = firstGroup(c.dataCenterRE, host)
 	}
@@ -74,7 +101,7 @@ func (c *classifier) applyPatterns(cl *topologyv1.Classification, host string) {
 
 // configured reports whether there is anything to classify with.
 func (c *classifier) configured() bool {
-	return c.dataCenterRE != nil || c.regionRE != nil || len(c.queries) > 0
+	return c.dataCenterRE != nil || c.regionRE != nil || len(c.ruleREs) > 0 || len(c.queries) > 0
 }
 
 func firstGroup(re *regexp.Regexp, s string) string {

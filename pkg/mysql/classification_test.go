@@ -52,6 +52,32 @@ func TestClassifierPatterns(t *testing.T) {
 	}
 }
 
+func TestClassifierPromotionRulePatterns(t *testing.T) {
+	c, err := newClassifier(ClassificationConfig{PromotionRulePatterns: []PromotionRulePattern{
+		{Pattern: `^backup-`, Rule: "must_not"}, {Pattern: `\.fra1\.`, Rule: "prefer"}, {Pattern: `^backup-`, Rule: "must"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		host   string
+		preset topologyv1.PromotionRule
+		want   topologyv1.PromotionRule
+	}{
+		{"backup-1.fra1.example", 0, topologyv1.PromotionRule_PROMOTION_RULE_MUST_NOT},
+		{"db-1.fra1.example", 0, topologyv1.PromotionRule_PROMOTION_RULE_PREFER},
+		{"db-1.fra1.example", topologyv1.PromotionRule_PROMOTION_RULE_NEUTRAL, topologyv1.PromotionRule_PROMOTION_RULE_NEUTRAL},
+		{"db-1.ams1.example", 0, topologyv1.PromotionRule_PROMOTION_RULE_UNSPECIFIED},
+	}
+	for _, tt := range tests {
+		cl := &topologyv1.Classification{PromotionRule: tt.preset}
+		c.applyPatterns(cl, tt.host)
+		if cl.PromotionRule != tt.want {
+			t.Errorf("%s (preset %s): %s, want %s", tt.host, tt.preset, cl.PromotionRule, tt.want)
+		}
+	}
+}
+
 func TestNewProberValidates(t *testing.T) {
 	tests := []struct {
 		name string
@@ -62,6 +88,8 @@ func TestNewProberValidates(t *testing.T) {
 		{"no capture group", ProberConfig{Credentials: Credentials{User: "u"}, Classification: ClassificationConfig{RegionPattern: "eu"}}},
 		{"two capture groups", ProberConfig{Credentials: Credentials{User: "u"}, Classification: ClassificationConfig{RegionPattern: "(a)(b)"}}},
 		{"negative timeout", ProberConfig{Credentials: Credentials{User: "u"}, ReadTimeout: -1}},
+		{"bad rule pattern", ProberConfig{Credentials: Credentials{User: "u"}, Classification: ClassificationConfig{PromotionRulePatterns: []PromotionRulePattern{{Pattern: "(", Rule: "prefer"}}}}},
+		{"unknown rule", ProberConfig{Credentials: Credentials{User: "u"}, Classification: ClassificationConfig{PromotionRulePatterns: []PromotionRulePattern{{Pattern: "db", Rule: "maybe"}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,6 +52,18 @@ type ClassificationConfig struct {
 
 	DataCenterPattern string
 	RegionPattern     string
+	// PromotionRulePatterns set the promotion rule of the hosts they match,
+	// the first match winning, when PromotionRuleQuery is unset or returns
+	// nothing.
+	PromotionRulePatterns []PromotionRulePattern
+}
+
+// PromotionRulePattern gives the hosts whose name matches Pattern (a
+// regular expression) the promotion rule Rule (must, prefer, neutral,
+// prefer_not or must_not).
+type PromotionRulePattern struct {
+	Pattern string `yaml:"pattern"`
+	Rule    string `yaml:"rule"`
 }
 
 // withDefaults fills zero timeouts.

@@ -137,6 +137,18 @@ type Store interface {
 	// ErrInvalidArgument.
 	AcknowledgeRecoveries(ctx context.Context, a Acknowledgement) (int, error)
 
+	// RegisterCandidate sets an instance's promotion rule registration,
+	// replacing any earlier one, expired or not. A bad key, an undefined or
+	// UNSPECIFIED rule, By over MaxCandidateBy characters or not valid
+	// UTF-8 without NUL, a missing time or ExpiresAt not after
+	// RegisteredAt is refused with ErrInvalidArgument and changes nothing.
+	RegisterCandidate(ctx context.Context, c Candidate) error
+
+	// ListCandidates returns the registrations in force at now (ExpiresAt
+	// after now), ordered by host bytewise, then port. A zero now is
+	// refused with ErrInvalidArgument.
+	ListCandidates(ctx context.Context, now time.Time) ([]Candidate, error)
+
 	// Close releases the store's resources. The store is unusable afterwards.
 	Close()
 }

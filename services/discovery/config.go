@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/topology"
 )
 
@@ -36,6 +37,9 @@ type Config struct {
 	LagQuery string `yaml:"lag_query"`
 	// Classification places instances into clusters, data centres and so on.
 	Classification Classification `yaml:"classification"`
+	// CandidateRefresh is how often the promotion rules operators
+	// registered are read from the store.
+	CandidateRefresh time.Duration `yaml:"candidate_refresh"`
 }
 
 // Classification holds the queries (first column of the first row) and host
@@ -50,6 +54,9 @@ type Classification struct {
 	PhysicalEnvironmentQuery string `yaml:"physical_environment_query"`
 	PromotionRuleQuery       string `yaml:"promotion_rule_query"`
 	InstanceAliasQuery       string `yaml:"instance_alias_query"`
+	// PromotionRulePatterns set the promotion rule of matching host
+	// names, first match first, where promotion_rule_query says nothing.
+	PromotionRulePatterns []mysql.PromotionRulePattern `yaml:"promotion_rule_patterns"`
 }
 
 // DefaultConfig returns the defaults: a 1s poll interval with 500ms connect
@@ -57,14 +64,15 @@ type Classification struct {
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
-		ListenAddr:      "127.0.0.1:7101",
-		MemberID:        host,
-		PollInterval:    time.Second,
-		ConnectTimeout:  500 * time.Millisecond,
-		ReadTimeout:     time.Second,
-		Workers:         64,
-		PersistInterval: time.Second,
-		StreamBuffer:    10000,
+		ListenAddr:       "127.0.0.1:7101",
+		MemberID:         host,
+		PollInterval:     time.Second,
+		ConnectTimeout:   500 * time.Millisecond,
+		ReadTimeout:      time.Second,
+		Workers:          64,
+		PersistInterval:  time.Second,
+		StreamBuffer:     10000,
+		CandidateRefresh: time.Second,
 	}
 }
 
@@ -91,6 +99,14 @@ func (c Config) Validate() error {
 	}
 	if c.PersistInterval <= 0 {
 		errs = append(errs, fmt.Errorf("discovery.persist_interval: %s must be above 0", c.PersistInterval))
+	}
+	if c.CandidateRefresh <= 0 {
+		errs = append(errs, fmt.Errorf("discovery.candidate_refresh: %s must be above 0", c.CandidateRefresh))
+	}
+	for i, p := range c.Classification.PromotionRulePatterns {
+		if _, err := regexp.Compile(p.Pattern); err != nil {
+			errs = append(errs, fmt.Errorf("discovery.classification.promotion_rule_patterns[%d].pattern: %w", i, err))
+		}
 	}
 	if c.StreamBuffer < 1 {
 		errs = append(errs, fmt.Errorf("discovery.stream_buffer: %d must be at least 1", c.StreamBuffer))

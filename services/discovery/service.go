@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -26,6 +27,7 @@ type Store interface {
 	ListInstances(ctx context.Context) ([]store.Instance, error)
 	GetInstance(ctx context.Context, key topology.InstanceKey) (store.Instance, error)
 	DeleteInstance(ctx context.Context, key topology.InstanceKey) error
+	ListCandidates(ctx context.Context, now time.Time) ([]store.Candidate, error)
 }
 
 // Deps are the service's collaborators.
@@ -57,6 +59,8 @@ type Service struct {
 	// states holds what is remembered of each instance besides its latest
 	// snapshot.
 	states map[topology.InstanceKey]*instanceState
+	// registered holds the promotion rules operators registered.
+	registered map[topology.InstanceKey]topologyv1.PromotionRule
 }
 
 // New returns a discovery service. It starts nothing: call Run.
@@ -82,6 +86,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			PhysicalEnvironmentQuery: c.PhysicalEnvironmentQuery,
 			PromotionRuleQuery:       c.PromotionRuleQuery,
 			InstanceAliasQuery:       c.InstanceAliasQuery,
+			PromotionRulePatterns:    c.PromotionRulePatterns,
 		},
 	})
 	if err != nil {
@@ -131,11 +136,15 @@ func (s *Service) Run(ctx context.Context) error {
 		s.poller.Add(key)
 		known = append(known, key)
 	}
+	if err := s.refreshCandidates(ctx); err != nil {
+		s.log.Warn("registered promotion rules unreadable; probes carry the classified ones", "err", err)
+	}
 	s.firstProbes.start(known, s.cfg.PollInterval+s.cfg.ConnectTimeout+s.cfg.ReadTimeout)
 	s.log.Info("discovery started", "resumed", len(stored), "seeds", len(s.cfg.Seeds), "member", s.cfg.MemberID)
 
 	var wg sync.WaitGroup
 	wg.Go(func() { s.persistLoop(ctx) })
+	wg.Go(func() { s.candidateLoop(ctx) })
 	wg.Go(func() {
 		<-ctx.Done()
 		close(s.stopping)
@@ -152,6 +161,7 @@ func (s *Service) handle(snap *topologyv1.Snapshot) {
 		// Forgotten while the probe ran.
 		return
 	}
+	s.applyCandidate(key, snap)
 	s.firstProbes.probed(key)
 	s.remember(key, snap)
 	s.hub.Set(key, snap)

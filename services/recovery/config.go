@@ -57,6 +57,9 @@ type Config struct {
 	// Hooks are the operators' commands run at fixed points of a recovery.
 	Hooks hooks.Config `yaml:"hooks"`
 
+	// Drills schedule graceful takeovers and back; none by default.
+	Drills []Drill `yaml:"drills"`
+
 	// ReconnectMin and ReconnectMax bound the backoff between stream reconnects.
 	ReconnectMin time.Duration `yaml:"reconnect_min"`
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
@@ -127,6 +130,14 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("recovery.reconnect_min/max: %s..%s must be above 0 and ordered", c.ReconnectMin, c.ReconnectMax))
 	}
 	errs = append(errs, c.Hooks.Validate("recovery.hooks"))
+	for i, d := range c.Drills {
+		if _, err := regexp.Compile(d.Cluster); err != nil || d.Cluster == "" {
+			errs = append(errs, fmt.Errorf("recovery.drills[%d].cluster: %q is not a regular expression matching clusters (%v)", i, d.Cluster, err))
+		}
+		if d.Every < time.Second {
+			errs = append(errs, fmt.Errorf("recovery.drills[%d].every: %s is under 1s", i, d.Every))
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/vigil-db/vigil/pkg/topology"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
-	"github.com/vigil-db/vigil/services/recovery/candidate"
+	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/services/recovery/failover"
 )
 
@@ -69,11 +69,14 @@ const (
 // lockWait bounds how long a manual operation waits for the cluster lock.
 const lockWait = 10 * time.Second
 
-// clusterRef is a cluster as the analyzer names it.
+// clusterRef is a cluster as the analyzer names it and last saw it.
 type clusterRef struct {
 	name, alias string
 	master      topology.InstanceKey
 	replicas    []topology.InstanceKey
+	// seenMaster and seenReplicas are the analyzer's latest view.
+	seenMaster   *topologyv1.Instance
+	seenReplicas []*topologyv1.Instance
 }
 
 // resolveCluster finds a cluster by name or alias, its master and the
@@ -89,7 +92,7 @@ func (s *Service) resolveCluster(ctx context.Context, cluster string) (clusterRe
 			errs = append(errs, fmt.Errorf("%s: %w", s.cfg.AnalyzerAddrs[i], err))
 			continue
 		}
-		ref := clusterRef{name: m.GetMaster().GetCluster(), alias: m.GetMaster().GetClusterAlias()}
+		ref := clusterRef{name: m.GetMaster().GetCluster(), alias: m.GetMaster().GetClusterAlias(), seenMaster: m.GetMaster()}
 		if ref.master, err = topology.KeyFromProto(m.GetMaster().GetKey()); err != nil {
 			return clusterRef{}, err
 		}
@@ -101,6 +104,7 @@ func (s *Service) resolveCluster(ctx context.Context, cluster string) (clusterRe
 		for _, r := range reps.GetReplicas() {
 			if k, err := topology.KeyFromProto(r.GetKey()); err == nil {
 				ref.replicas = append(ref.replicas, k)
+				ref.seenReplicas = append(ref.seenReplicas, r)
 			}
 		}
 		return ref, nil

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
+	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/topology"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -101,4 +102,30 @@ func operationError(err error) error {
 		return status.Error(codes.Canceled, err.Error())
 	}
 	return status.Error(codes.Unavailable, err.Error())
+}
+
+func (h *server) RecoverInstance(ctx context.Context, req *recoveryv1.RecoverInstanceRequest) (*recoveryv1.RecoverInstanceResponse, error) {
+	key, err := topology.KeyFromProto(req.GetInstance())
+	if err != nil {
+		return nil, grpcx.InvalidArgument("instance", err)
+	}
+	designated, err := optionalKey("candidate", req.GetCandidate())
+	if err != nil {
+		return nil, err
+	}
+	by := strings.TrimSpace(req.GetRequestedBy())
+	if len(by) > 200 {
+		return nil, grpcx.InvalidArgument("requested_by", errors.New("longer than 200 characters"))
+	}
+	if _, err := h.svc.store.GetInstance(ctx, key); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, status.Errorf(codes.NotFound, "instance %s is not known", key)
+		}
+		return nil, status.Errorf(codes.Unavailable, "recover: %v", err)
+	}
+	rec, err := h.svc.RecoverInstance(ctx, key, designated, cmpOr(by, "unknown"))
+	if err != nil {
+		return nil, operationError(err)
+	}
+	return &recoveryv1.RecoverInstanceResponse{Recovery: rec}, nil
 }

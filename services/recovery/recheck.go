@@ -27,6 +27,9 @@ type target struct {
 	replicas []topology.InstanceKey
 	// classifications are the replicas' classifications, as last seen.
 	classifications map[topology.InstanceKey]*topologyv1.Classification
+	// designated is the replica an operator named: the one to promote, or
+	// the new source of a dead intermediate master's replicas.
+	designated topology.InstanceKey
 }
 
 // recheck probes the failed instance and its replicas again through

@@ -149,13 +149,17 @@ func (s *Service) recover(ctx context.Context, run *failover.Run, d *analyzerv1.
 	switch {
 	case target.intermediate:
 		home := s.newHomeFor(ctx, target)
+		if !target.designated.IsZero() {
+			home = newHome{Source: target.designated, Why: "named by " + run.Record().GetStartedBy()}
+		}
 		run.Note(ctx, "choose-new-source", home.Source, true, home.Why)
 		res, err = run.RecoverDeadIntermediateMaster(ctx, failover.DeadIntermediateMaster{
 			Key: target.key, Master: home.Source, Leader: home.Leader, Replicas: target.replicas})
 	case !target.coMaster.IsZero():
 		res, err = run.RecoverDeadCoMaster(ctx, failover.DeadCoMaster{Key: target.key, CoMaster: target.coMaster, Replicas: target.replicas})
 	default:
-		res, err = run.RecoverDeadMaster(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas, Classifications: target.classifications})
+		res, err = run.RecoverDeadMaster(ctx, failover.DeadMaster{Key: target.key, LastGood: target.lastGood, Replicas: target.replicas,
+			Classifications: target.classifications, Designated: target.designated})
 	}
 	_ = run.Update(ctx, func(r *recoveryv1.Recovery) {
 		if !res.Successor.IsZero() {

@@ -42,6 +42,8 @@ type Store interface {
 	GetRecovery(ctx context.Context, id string) (*recoveryv1.Recovery, error)
 	ListRecoveries(ctx context.Context, f store.RecoveryFilter) ([]*recoveryv1.Recovery, string, error)
 	AcknowledgeRecoveries(ctx context.Context, a store.Acknowledgement) (int, error)
+	RegisterCandidate(ctx context.Context, c store.Candidate) error
+	ListCandidates(ctx context.Context, now time.Time) ([]store.Candidate, error)
 }
 
 // Deps are the service's collaborators.
@@ -146,6 +148,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("automated recovery covers "+covered, "dry_run", s.cfg.DryRun, "block_period", s.cfg.BlockPeriod, "analyzers", s.cfg.AnalyzerAddrs)
 	s.wg.Go(func() { s.resumeFencing(s.runCtx) })
+	for _, d := range s.cfg.Drills {
+		s.wg.Go(func() { s.drillLoop(s.runCtx, d) })
+	}
 	var follows sync.WaitGroup
 	for i, c := range s.analyzers {
 		follows.Go(func() { s.follow(ctx, s.cfg.AnalyzerAddrs[i], c) })

@@ -29,6 +29,7 @@ type Store struct {
 	recoveries *store.GlobalRecoveries  // nil until set
 	detections map[string]*analyzerv1.Detection
 	downtimes  map[topology.InstanceKey]store.Downtime
+	candidates map[topology.InstanceKey]store.Candidate
 	// recoveryRows holds the recovery audit; recoveries is the global switch.
 	recoveryRows map[string]*recoveryv1.Recovery
 }
@@ -42,6 +43,7 @@ func New() *Store {
 		clusters:     make(map[string]store.Cluster),
 		detections:   make(map[string]*analyzerv1.Detection),
 		downtimes:    make(map[topology.InstanceKey]store.Downtime),
+		candidates:   make(map[topology.InstanceKey]store.Candidate),
 		recoveryRows: make(map[string]*recoveryv1.Recovery),
 	}
 }

@@ -477,23 +477,29 @@ func TestStructureWarnings(t *testing.T) {
 		{"MixedBinlogFormats", []node{master, with(replica2, func(n *node) {
 			n.mutate = func(s *topologyv1.Snapshot) { s.Server.BinlogFormat = "STATEMENT" }
 		})}, []string{WarnMixedBinlogFormats}},
-		{"MixedMajorVersions and a replica that would be lost", []node{master, replica2, with(replica3, func(n *node) {
+		{"MixedMajorVersions: the older replica would be promoted, the newer one follows", []node{master, replica2, with(replica3, func(n *node) {
 			n.mutate = func(s *topologyv1.Snapshot) { s.Server.MajorVersion = "11.4" }
-		})}, []string{WarnMixedMajorVersions, WarnRecoveryWouldLoseReplicas}},
+		})}, []string{WarnMixedMajorVersions}},
+		{"NoPromotableReplica: must_not everywhere", []node{master, with(replica2, func(n *node) {
+			n.mutate = func(s *topologyv1.Snapshot) {
+				s.Classification = &topologyv1.Classification{PromotionRule: topologyv1.PromotionRule_PROMOTION_RULE_MUST_NOT}
+			}
+		})}, []string{WarnNoPromotableReplica}},
+		{"RecoveryWouldLoseReplicas: an unreachable replica", []node{master, replica2, state(replica3, "dead")}, []string{WarnRecoveryWouldLoseReplicas}},
 		{"DifferentGTIDModes", []node{master, replica2, with(replica3, func(n *node) {
 			n.mutate = func(s *topologyv1.Snapshot) { s.Channels[0].UsingGtid, s.Channels[0].AutoPosition = "No", false }
 		})}, []string{WarnDifferentGTIDModes}},
 		{"ErrantGTID", []node{
 			with(master, func(n *node) { n.mutate = func(s *topologyv1.Snapshot) { s.Server.GtidBinlogPos = "0-1-10" } }),
 			with(replica2, func(n *node) { n.mutate = func(s *topologyv1.Snapshot) { s.Server.GtidBinlogPos = "0-2-11" } }),
-		}, []string{WarnErrantGTID}},
+		}, []string{WarnErrantGTID, WarnNoPromotableReplica}},
 		{"WritableReplicas", []node{master, with(replica2, func(n *node) { n.writable = yes(true) })}, []string{WarnWritableReplicas}},
 		{"SemiSyncFellBackToAsync", []node{with(master, func(n *node) {
 			n.mutate = func(s *topologyv1.Snapshot) { s.Server.SemiSync = &topologyv1.SemiSync{SourceEnabled: true} }
 		}), replica2}, []string{WarnSemiSyncFellBackToAsync}},
-		{"RecoveryWouldLoseReplicas: filters", []node{master, replica2, with(replica3, func(n *node) {
+		{"a filtered replica is no candidate but follows", []node{master, replica2, with(replica3, func(n *node) {
 			n.mutate = func(s *topologyv1.Snapshot) { s.Channels[0].HasFilters = true }
-		})}, []string{WarnRecoveryWouldLoseReplicas}},
+		})}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/pkg/topology"
 )
 
@@ -85,44 +86,40 @@ func warnings(c *topology.Cluster, facts []*Facts) []Warning {
 		add(WarnSemiSyncFellBackToAsync, []topology.InstanceKey{root.Key}, "semi-sync is enabled on the master but it fell back to asynchronous replication")
 	}
 	if len(root.Replicas) > 0 {
-		promotable, lost := promotion(root, facts)
-		if len(promotable) == 0 {
-			add(WarnNoPromotableReplica, []topology.InstanceKey{root.Key}, "no replica of the master has binary logs with replica updates; none can be promoted")
+		refused, lost := promotion(root, facts)
+		if len(refused) > 0 {
+			add(WarnNoPromotableReplica, []topology.InstanceKey{root.Key}, "if the master died now no replica could be promoted: %s", verdictText(refused))
 		}
-		add(WarnRecoveryWouldLoseReplicas, lost, "replicas that could not follow a promoted replica (replication filters or a newer major version than the others)")
+		add(WarnRecoveryWouldLoseReplicas, verdictKeys(lost), "if the master died now these replicas would be lost: %s", verdictText(lost))
 	}
 	return out
 }
 
-// promotion returns the master's replicas that could be promoted and those
-// a promotion would lose.
-func promotion(root *Facts, facts []*Facts) (promotable, lost []topology.InstanceKey) {
+// promotion answers "if the master died now": the candidate choice of
+// ARCHITECTURE §6.1 over its direct replicas as they last were, the same
+// rules the recovery applies. It returns the replicas none of which could
+// be promoted (with why), or those a promotion would lose.
+func promotion(root *Facts, facts []*Facts) (noCandidate []candidate.Verdict, lost []candidate.Verdict) {
 	byKey := map[topology.InstanceKey]*Facts{}
 	for _, f := range facts {
 		byKey[f.Key] = f
 	}
-	lowest := ""
-	for _, r := range root.Replicas {
-		if f := byKey[r.Key]; f != nil && f.Snapshot != nil {
-			if m := f.Snapshot.GetServer().GetMajorVersion(); lowest == "" || versionLess(m, lowest) {
-				lowest = m
-			}
-		}
-	}
+	in := candidate.Input{Dead: root.Snapshot, Live: root.Valid()}
 	for _, r := range root.Replicas {
 		f := byKey[r.Key]
-		if f == nil || f.Snapshot == nil {
+		if f == nil {
 			continue
 		}
-		srv := f.Snapshot.GetServer()
-		if srv.GetLogBin() && srv.GetLogReplicaUpdates() {
-			promotable = append(promotable, r.Key)
-		}
-		if channelFrom(f.Snapshot, root.Key).GetHasFilters() || versionLess(lowest, srv.GetMajorVersion()) {
-			lost = append(lost, r.Key)
-		}
+		in.Replicas = append(in.Replicas, candidate.Replica{
+			Key: r.Key, Snapshot: f.Snapshot, Valid: f.Valid() && f.Snapshot != nil, Errant: f.Errant != "",
+			Rule: f.Snapshot.GetClassification().GetPromotionRule(),
+		})
 	}
-	return promotable, lost
+	choice, err := candidate.Choose(in)
+	if err != nil {
+		return choice.Refused, nil
+	}
+	return nil, choice.Lost
 }
 
 // gtidMode names how a replica replicates: MySQL auto-position, a MariaDB
@@ -150,6 +147,27 @@ func majorMinor(v string) (int, int) {
 	x, _ := strconv.Atoi(maj)
 	y, _ := strconv.Atoi(min)
 	return x, y
+}
+
+func verdictKeys(vs []candidate.Verdict) []topology.InstanceKey {
+	var out []topology.InstanceKey
+	for _, v := range vs {
+		out = append(out, v.Key)
+	}
+	return out
+}
+
+// verdictText names each replica and why, as "host:port: rule (reason)".
+func verdictText(vs []candidate.Verdict) string {
+	var parts []string
+	for _, v := range vs {
+		text := v.Key.String() + ": "
+		if v.Rule != "" {
+			text += v.Rule + " "
+		}
+		parts = append(parts, text+"("+v.Reason+")")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func allKeys(m map[string][]topology.InstanceKey) []topology.InstanceKey {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vigil-db/vigil/pkg/topology"
-	"github.com/vigil-db/vigil/services/recovery/candidate"
+	"github.com/vigil-db/vigil/pkg/candidate"
 )
 
 // DeadCoMaster is a co-master that died: the other member of its ring, and

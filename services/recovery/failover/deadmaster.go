@@ -10,7 +10,7 @@ import (
 
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
-	"github.com/vigil-db/vigil/services/recovery/candidate"
+	"github.com/vigil-db/vigil/pkg/candidate"
 )
 
 // pollInterval is how often a wait re-reads a server.

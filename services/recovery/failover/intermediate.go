@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/vigil-db/vigil/pkg/topology"
-	"github.com/vigil-db/vigil/services/recovery/candidate"
+	"github.com/vigil-db/vigil/pkg/candidate"
 )
 
 // DeadIntermediateMaster is an intermediate master that died, its direct

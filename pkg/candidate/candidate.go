@@ -63,6 +63,10 @@ type Input struct {
 	// environment), or nil.
 	Dead     *topologyv1.Snapshot
 	Replicas []Replica
+	// Live says the master still runs (a planned takeover, or readiness):
+	// a candidate must then be replicating from it now, or it may miss
+	// what the master has.
+	Live bool
 }
 
 // Verdict is one replica set aside, with the rule or reason.
@@ -98,15 +102,11 @@ type replica struct {
 // Choose picks the replica to promote. It returns ErrNoCandidate, with every
 // refusal in the Choice, when none may be promoted.
 func Choose(in Input) (Choice, error) {
-	var all []replica
-	for _, r := range in.Replicas {
-		all = append(all, replica{Replica: r, pos: positionOf(r.Snapshot),
-			major: majorOf(r.Snapshot), format: formatRank(r.Snapshot.GetServer().GetBinlogFormat())})
-	}
+	all := readReplicas(in)
 	var choice Choice
 	var eligible []replica
 	for _, r := range all {
-		if rule, reason := refusal(r, all); rule != "" {
+		if rule, reason := refusal(r, all, in.Live); rule != "" {
 			choice.Refused = append(choice.Refused, Verdict{Key: r.Key, Rule: rule, Reason: reason})
 			continue
 		}
@@ -144,12 +144,8 @@ func ChooseFor(in Input, designated topology.InstanceKey) (Choice, error) {
 			return choice, &RefusedError{Verdict: v}
 		}
 	}
-	var all []replica
+	all := readReplicas(in)
 	var named *replica
-	for _, r := range in.Replicas {
-		all = append(all, replica{Replica: r, pos: positionOf(r.Snapshot),
-			major: majorOf(r.Snapshot), format: formatRank(r.Snapshot.GetServer().GetBinlogFormat())})
-	}
 	for i := range all {
 		if all[i].Key == designated {
 			named = &all[i]
@@ -167,8 +163,19 @@ func ChooseFor(in Input, designated topology.InstanceKey) (Choice, error) {
 	return choice, nil
 }
 
-// refusal returns the first rule that keeps r from being a candidate.
-func refusal(r replica, all []replica) (rule, reason string) {
+// readReplicas reads what the rules need from each replica's snapshot.
+func readReplicas(in Input) []replica {
+	var all []replica
+	for _, r := range in.Replicas {
+		all = append(all, replica{Replica: r, pos: positionOf(r.Snapshot),
+			major: majorOf(r.Snapshot), format: formatRank(r.Snapshot.GetServer().GetBinlogFormat())})
+	}
+	return all
+}
+
+// refusal returns the first rule that keeps r from being a candidate; live
+// says its master still runs.
+func refusal(r replica, all []replica, live bool) (rule, reason string) {
 	s := r.Snapshot.GetServer()
 	ch := channel(r.Snapshot)
 	switch {
@@ -188,6 +195,8 @@ func refusal(r replica, all []replica) (rule, reason string) {
 		return RuleFilters, "it has replication filters that other replicas do not have"
 	case r.Errant:
 		return RuleErrantGTID, "it executed transactions its master never had"
+	case live && !replicating(r.Snapshot):
+		return RuleNotReplicating, "its replication threads are not both running, so it may miss what the master has"
 	}
 	for _, o := range all {
 		if o.Key == r.Key || !o.Valid {

@@ -9,8 +9,9 @@ import (
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
-// Rules that only a planned takeover applies: its master is alive, so the
-// replica must be replicating from it now to be sure to catch up.
+// Rules that apply only while the master is alive (Input.Live): a replica
+// named by an operator must be one of its replicas, and a candidate must be
+// replicating from it now to be sure to catch up.
 const (
 	RuleNotReplica     = "not-a-replica"
 	RuleNotReplicating = "not-replicating"
@@ -31,19 +32,11 @@ func (e *RefusedError) Error() string {
 // *RefusedError naming the rule when the designated replica may not take
 // over, and ErrNoCandidate when no replica may.
 func Takeover(in Input, designated topology.InstanceKey) (Choice, error) {
-	var all []replica
-	for _, r := range in.Replicas {
-		all = append(all, replica{Replica: r, pos: positionOf(r.Snapshot),
-			major: majorOf(r.Snapshot), format: formatRank(r.Snapshot.GetServer().GetBinlogFormat())})
-	}
+	all := readReplicas(in)
 	var choice Choice
 	var eligible []replica
 	for _, r := range all {
-		rule, reason := refusal(r, all)
-		if rule == "" && !replicating(r.Snapshot) {
-			rule, reason = RuleNotReplicating, "its replication threads are not both running, so it may not catch up"
-		}
-		if rule != "" {
+		if rule, reason := refusal(r, all, true); rule != "" {
 			choice.Refused = append(choice.Refused, Verdict{Key: r.Key, Rule: rule, Reason: reason})
 			if r.Key == designated {
 				return choice, &RefusedError{Verdict: Verdict{Key: r.Key, Rule: rule, Reason: reason}}
