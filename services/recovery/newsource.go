@@ -4,9 +4,9 @@ import (
 	"context"
 	"slices"
 
+	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
-	"github.com/vigil-db/vigil/pkg/candidate"
 )
 
 // newHome is where the replicas of a dead intermediate master go: under

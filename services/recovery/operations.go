@@ -12,11 +12,11 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/pkg/coord"
 	"github.com/vigil-db/vigil/pkg/topology"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
-	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/services/recovery/failover"
 )
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/pkg/topology"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
-	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/services/recovery/failover"
 	"github.com/vigil-db/vigil/services/recovery/hooks"
 )

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/vigil-db/vigil/pkg/topology"
 	"github.com/vigil-db/vigil/pkg/candidate"
+	"github.com/vigil-db/vigil/pkg/topology"
 )
 
 // DeadCoMaster is a co-master that died: the other member of its ring, and

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
-	"github.com/vigil-db/vigil/pkg/candidate"
 )
 
 // pollInterval is how often a wait re-reads a server.

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/vigil-db/vigil/pkg/topology"
 	"github.com/vigil-db/vigil/pkg/candidate"
+	"github.com/vigil-db/vigil/pkg/topology"
 )
 
 // DeadIntermediateMaster is an intermediate master that died, its direct
