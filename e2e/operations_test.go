@@ -14,6 +14,7 @@ import (
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+	"github.com/vigil-db/vigil/services/recovery"
 )
 
 // protoKey parses host:port.
@@ -222,4 +223,73 @@ func waitForExplanation(t *testing.T, s *stack, cluster, detectionID string, ver
 		return nil
 	})
 	return found
+}
+
+// TestManualRecoverWithCandidate recovers a dead master by hand while
+// automated recoveries are disabled, promoting the replica the operator
+// names; a healthy instance is refused.
+func TestManualRecoverWithCandidate(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(3))
+	s, _ := recoveryStack(t, topo)
+	m, r3 := topo.Master(), topo.Instance("r3")
+	waitForStored(t, s, m.Key)
+	if _, err := s.recovery.SetGlobalRecoveries(ctxT(t), &recoveryv1.SetGlobalRecoveriesRequest{Enabled: false, RequestedBy: "e2e"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.recovery.RecoverInstance(ctxT(t), &recoveryv1.RecoverInstanceRequest{Instance: protoKey(t, m.Key), RequestedBy: "oncall"})
+	if err := wantCode(err, codes.FailedPrecondition, "no-recoverable-failure"); err != nil {
+		t.Errorf("recover a live master: %v", err)
+	}
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	skipped := waitForRecovery(t, s, m.Key, 20*time.Second)
+	if skipped.GetGate() != "global-disabled" {
+		t.Fatalf("automated recovery: %v, want skipped for the global switch", skipped)
+	}
+	resp, err := s.recovery.RecoverInstance(ctxT(t), &recoveryv1.RecoverInstanceRequest{
+		Instance: protoKey(t, m.Key), Candidate: protoKey(t, r3.Key), RequestedBy: "oncall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := resp.GetRecovery()
+	if rec.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || keyString(rec.GetSuccessor()) != r3.Key ||
+		rec.GetStartedBy() != "oncall" || rec.GetDetectionId() != skipped.GetDetectionId() {
+		t.Fatalf("manual recovery: %v", rec)
+	}
+	for _, r := range []*sandbox.Instance{topo.Instance("r1"), topo.Instance("r2")} {
+		eventually(t, 10*time.Second, r.Key+" follows "+r3.Key, func() error { return replicatesFrom(t, r, r3) })
+	}
+	waitForExplanation(t, s, m.Key, skipped.GetDetectionId(), recoveryv1.Verdict_VERDICT_RECOVERED)
+}
+
+// TestDrillTakesOverAndBack schedules drills: a graceful takeover to the
+// best replica and back, both in the audit, the master the same after.
+func TestDrillTakesOverAndBack(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	m := topo.Master()
+	cfg := testConfig(t)
+	cfg.Discovery.Seeds = []string{m.Key}
+	url, _ := etcdNamespace(t)
+	cfg.Coordinator = url
+	cfg.Recovery.Drills = []recovery.Drill{{Cluster: ".", Every: 4 * time.Second}}
+	s := startStack(t, cfg)
+	waitForCluster(t, s, m.Key, 3)
+
+	back := waitForRecoveryWhere(t, s, "drill back to the master", 20*time.Second, func(r *recoveryv1.Recovery) bool {
+		return r.GetStartedBy() == "drill" && keyString(r.GetSuccessor()) == m.Key && r.GetOutcome() == recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED
+	})
+	there := waitForRecoveryWhere(t, s, "the drill's first takeover", time.Second, func(r *recoveryv1.Recovery) bool {
+		return r.GetStartedBy() == "drill" && keyString(r.GetFailedInstance()) == m.Key
+	})
+	s.stop() // no further drill
+	if !back.GetPlanned() || there.GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED || keyString(back.GetFailedInstance()) != keyString(there.GetSuccessor()) {
+		t.Fatalf("drill records: there %v, back %v", there, back)
+	}
+	if ro := queryString(t, m, "SELECT @@read_only"); ro != "0" {
+		t.Errorf("master after the drill: read_only %s", ro)
+	}
+	for _, r := range topo.Instances()[1:] {
+		eventually(t, 10*time.Second, r.Key+" follows the master again", func() error { return replicatesFrom(t, r, m) })
+	}
 }

@@ -27,6 +27,7 @@ func Run(t *testing.T, b Backend) {
 		run  func(t *testing.T, c coord.Coordinator, b Backend)
 	}{
 		{"LockExcludesOtherSessions", testLockExcludes},
+		{"LockExcludesWithinASession", testLockExcludesWithinASession},
 		{"TokenGrowsWithEveryAcquisition", testTokenGrows},
 		{"NamesAreIndependent", testNamesIndependent},
 		{"GuardedPutNeedsTheLock", testGuardedPut},
@@ -100,6 +101,39 @@ func testLockExcludes(t *testing.T, c coord.Coordinator, _ Backend) {
 	}
 	if err := first.Check(ctxT(t)); !errors.Is(err, coord.ErrLockLost) {
 		t.Errorf("Check of an unlocked lock = %v, want ErrLockLost", err)
+	}
+}
+
+// testLockExcludesWithinASession takes a name twice through one session, as
+// two recoveries of one process do: the second waits for the first.
+func testLockExcludesWithinASession(t *testing.T, c coord.Coordinator, _ Backend) {
+	s := session(t, c)
+	first := lock(t, s, "locks/cluster-a")
+	lockFails(t, s, "locks/cluster-a")
+	if err := first.Check(ctxT(t)); err != nil {
+		t.Fatalf("Check of the first lock after a second Lock gave up = %v", err)
+	}
+	got := make(chan coord.Lock, 1)
+	go func() {
+		l, err := s.Lock(ctxT(t), "locks/cluster-a")
+		if err != nil {
+			t.Errorf("waiting Lock: %v", err)
+		}
+		got <- l
+	}()
+	if err := first.Unlock(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case second := <-got:
+		if second == nil {
+			return
+		}
+		if err := second.Check(ctxT(t)); err != nil || second.Token() <= first.Token() {
+			t.Errorf("second lock: Check %v, token %d after %d", err, second.Token(), first.Token())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("waiting Lock not granted 5s after Unlock")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -99,6 +100,46 @@ func (c *Coordinator) Close() error {
 type session struct {
 	c *Coordinator
 	s *concurrency.Session
+
+	// Locks taken through one session share its lease, and so its etcd
+	// key: etcd alone would grant a name twice. held makes a second Lock
+	// of a name wait for the first's Unlock; each channel is closed then.
+	mu   sync.Mutex
+	held map[string]chan struct{}
+}
+
+// hold waits until no lock of this session holds name, and marks it held.
+func (s *session) hold(ctx context.Context, name string) error {
+	for {
+		s.mu.Lock()
+		free, busy := s.held[name]
+		if !busy {
+			if s.held == nil {
+				s.held = make(map[string]chan struct{})
+			}
+			s.held[name] = make(chan struct{})
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.s.Done():
+			return coord.ErrSessionDone
+		}
+	}
+}
+
+// release marks name free for the session's next Lock.
+func (s *session) release(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.held[name]; ok {
+		close(ch)
+		delete(s.held, name)
+	}
 }
 
 func (s *session) Done() <-chan struct{} { return s.s.Done() }
@@ -112,6 +153,17 @@ func (s *session) Lock(ctx context.Context, name string) (coord.Lock, error) {
 		return nil, coord.ErrSessionDone
 	default:
 	}
+	if err := s.hold(ctx, name); err != nil {
+		return nil, err
+	}
+	l, err := s.lock(ctx, name)
+	if err != nil {
+		s.release(name)
+	}
+	return l, err
+}
+
+func (s *session) lock(ctx context.Context, name string) (coord.Lock, error) {
 	m := concurrency.NewMutex(s.s, s.c.prefix+name)
 	// Waiting ends with ctx, or with the session: a lost lease can never
 	// be granted the lock.
@@ -137,7 +189,7 @@ func (s *session) Lock(ctx context.Context, name string) (coord.Lock, error) {
 		_ = m.Unlock(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("etcd lock %s: read own key: %w", name, errors.Join(err, coord.ErrLockLost))
 	}
-	return &lock{c: s.c, m: m, token: resp.Kvs[0].CreateRevision}, nil
+	return &lock{c: s.c, s: s, name: name, m: m, token: resp.Kvs[0].CreateRevision}, nil
 }
 
 func (s *session) Close() error {
@@ -150,8 +202,11 @@ func (s *session) Close() error {
 
 type lock struct {
 	c     *Coordinator
+	s     *session
+	name  string
 	m     *concurrency.Mutex
 	token int64
+	once  sync.Once
 }
 
 func (l *lock) Token() int64 { return l.token }
@@ -187,7 +242,9 @@ func (l *lock) Put(ctx context.Context, key string, value []byte) error {
 func (l *lock) Unlock(ctx context.Context) error {
 	// Delete the key only if it is still ours, so that an Unlock after a
 	// lost lease never frees a later holder's lock.
-	if _, err := l.c.client.Txn(ctx).If(l.owned()).Then(clientv3.OpDelete(l.m.Key())).Commit(); err != nil {
+	_, err := l.c.client.Txn(ctx).If(l.owned()).Then(clientv3.OpDelete(l.m.Key())).Commit()
+	l.once.Do(func() { l.s.release(l.name) })
+	if err != nil {
 		return fmt.Errorf("etcd unlock: %w", err)
 	}
 	return nil
