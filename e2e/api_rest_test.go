@@ -38,7 +38,7 @@ func TestRESTRoundTrips(t *testing.T) {
 	s, topo := apiStack(t)
 	m, r1 := topo.Master().Key, topo.Instance("r1").Key
 	hostPort := func(k string) string { return strings.Replace(k, ":", "/", 1) }
-	waitForStored(t, s, r1) // a downtime is only for an instance Vigil knows
+	waitForStored(t, s, r1, m) // a downtime is only for an instance Vigil knows
 
 	cases := []struct {
 		method, path, body string
@@ -123,6 +123,27 @@ func TestRESTRoundTrips(t *testing.T) {
 		}},
 		{"DELETE", "/api/v1/instances/" + hostPort(r1) + "/downtime", "", 200, nil},
 		{"DELETE", "/api/v1/instances/" + hostPort(r1) + "/downtime", "", 404, nil},
+		{"PUT", "/api/v1/instances/" + hostPort(r1) + "/promotion-rule", `{"promotion_rule": "PROMOTION_RULE_PREFER", "requested_by": "carol"}`, 200, func(t *testing.T, b map[string]any) {
+			if r := b["registration"].(map[string]any); r["promotion_rule"] != "PROMOTION_RULE_PREFER" || r["requested_by"] != "carol" {
+				t.Errorf("registration = %v", r)
+			}
+		}},
+		{"GET", "/api/v1/candidates", "", 200, func(t *testing.T, b map[string]any) {
+			if len(b["registrations"].([]any)) != 1 {
+				t.Errorf("registrations = %v", b)
+			}
+		}},
+		{"GET", "/api/v1/clusters/orders/readiness", "", 200, func(t *testing.T, b map[string]any) {
+			// Recoveries were disabled above.
+			if r := b["readiness"].(map[string]any); r["cluster"] != m || r["gate"] != "global-disabled" || r["would_promote"] == nil {
+				t.Errorf("readiness = %v", r)
+			}
+		}},
+		{"GET", "/api/v1/clusters/orders/explain", "", 200, func(t *testing.T, b map[string]any) {
+			if b["readiness"] == nil {
+				t.Errorf("explain = %v", b)
+			}
+		}},
 
 		// Bad input: clear JSON errors with the right codes, never a 500.
 		{"GET", "/api/v1/analysis?cluster=nope", "", 404, nil},
@@ -142,6 +163,17 @@ func TestRESTRoundTrips(t *testing.T) {
 		{"DELETE", "/api/v1/instances/10.0.0.1/3306", "", 404, nil},
 		{"POST", "/api/v1/instances/127.0.0.1/1:discover", "", 400, nil},
 		{"POST", "/api/v1/recovery-mode", `{"enabled": "maybe"}`, 400, nil},
+		{"PUT", "/api/v1/instances/" + hostPort(r1) + "/promotion-rule", `{"promotion_rule": "PROMOTION_RULE_UNSPECIFIED"}`, 400, nil},
+		{"PUT", "/api/v1/instances/" + hostPort(r1) + "/promotion-rule", `{"promotion_rule": "PROMOTION_RULE_PREFER", "duration": "-1s"}`, 400, nil},
+		{"PUT", "/api/v1/instances/10.0.0.1/3306/promotion-rule", `{"promotion_rule": "PROMOTION_RULE_PREFER"}`, 404, nil},
+		{"POST", "/api/v1/clusters/nope:gracefulMasterTakeover", `{}`, 404, nil},
+		{"POST", "/api/v1/clusters/orders:gracefulMasterTakeover", `{"designated": {"host": "10.0.0.1", "port": 3306}}`, 400, nil},
+		{"POST", "/api/v1/clusters/orders:gracefulMasterTakeover", `{"designated": {"host": "10.0.0.1", "port": 0}}`, 400, nil},
+		{"POST", "/api/v1/clusters/orders:forceMasterTakeover", `{}`, 400, nil},
+		{"POST", "/api/v1/clusters/nope:forceMasterFailover", `{}`, 404, nil},
+		{"POST", "/api/v1/instances/" + hostPort(m) + ":recover", `{}`, 400, nil},
+		{"GET", "/api/v1/clusters/nope/readiness", "", 404, nil},
+		{"GET", "/api/v1/clusters/nope/explain", "", 404, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
