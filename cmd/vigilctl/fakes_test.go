@@ -413,3 +413,82 @@ func serve(t *testing.T, register func(*grpc.Server)) string {
 	})
 	return lis.Addr().String()
 }
+
+// recoveryTo is the record of an operation that promoted successor.
+func recoveryTo(successor *topologyv1.InstanceKey) *recoveryv1.Recovery {
+	if successor == nil {
+		successor = key("db2", 3306)
+	}
+	return &recoveryv1.Recovery{Id: "rec-2", Successor: successor, Outcome: recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED}
+}
+
+func (f *fakeRecovery) GracefulMasterTakeover(ctx context.Context, req *recoveryv1.GracefulMasterTakeoverRequest) (*recoveryv1.GracefulMasterTakeoverResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.GracefulMasterTakeoverResponse{Recovery: recoveryTo(req.GetDesignated())}, nil
+}
+
+func (f *fakeRecovery) ForceMasterFailover(ctx context.Context, req *recoveryv1.ForceMasterFailoverRequest) (*recoveryv1.ForceMasterFailoverResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.ForceMasterFailoverResponse{Recovery: recoveryTo(nil)}, nil
+}
+
+func (f *fakeRecovery) ForceMasterTakeover(ctx context.Context, req *recoveryv1.ForceMasterTakeoverRequest) (*recoveryv1.ForceMasterTakeoverResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.ForceMasterTakeoverResponse{Recovery: recoveryTo(req.GetDesignated())}, nil
+}
+
+func (f *fakeRecovery) RecoverInstance(ctx context.Context, req *recoveryv1.RecoverInstanceRequest) (*recoveryv1.RecoverInstanceResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.RecoverInstanceResponse{Recovery: recoveryTo(req.GetCandidate())}, nil
+}
+
+func (f *fakeRecovery) RegisterCandidate(ctx context.Context, req *recoveryv1.RegisterCandidateRequest) (*recoveryv1.RegisterCandidateResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.RegisterCandidateResponse{Registration: &recoveryv1.CandidateRegistration{
+		Instance: req.GetInstance(), PromotionRule: req.GetPromotionRule(), RequestedBy: req.GetRequestedBy()}}, nil
+}
+
+func (f *fakeRecovery) ListCandidates(ctx context.Context, req *recoveryv1.ListCandidatesRequest) (*recoveryv1.ListCandidatesResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.ListCandidatesResponse{Registrations: []*recoveryv1.CandidateRegistration{{
+		Instance: key("db3", 3306), PromotionRule: topologyv1.PromotionRule_PROMOTION_RULE_PREFER_NOT,
+		RequestedBy: "alice", ExpiresAt: at("2026-01-02T04:04:05Z")}}}, nil
+}
+
+// fakeReadiness would promote db2 and lose db3, with recoveries disabled.
+var fakeReadiness = &recoveryv1.FailoverReadiness{
+	Cluster: "db1:3306", Master: key("db1", 3306), WouldPromote: key("db2", 3306),
+	Refused:   []*recoveryv1.ReplicaVerdict{{Instance: key("db3", 3306), Rule: "delayed", Reason: "it applies transactions 3600s late on purpose"}},
+	WouldLose: []*recoveryv1.ReplicaVerdict{{Instance: key("db4", 3306), Reason: "unreachable"}},
+	Gate:      "global-disabled", GateReason: "automated recoveries are disabled",
+}
+
+func (f *fakeRecovery) GetFailoverReadiness(ctx context.Context, req *recoveryv1.GetFailoverReadinessRequest) (*recoveryv1.GetFailoverReadinessResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.GetFailoverReadinessResponse{Readiness: fakeReadiness}, nil
+}
+
+func (f *fakeRecovery) ExplainCluster(ctx context.Context, req *recoveryv1.ExplainClusterRequest) (*recoveryv1.ExplainClusterResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &recoveryv1.ExplainClusterResponse{Readiness: fakeReadiness, Explanations: []*recoveryv1.Explanation{{
+		DetectionId: "d1", Analysis: "DeadMaster", Instance: key("db1", 3306), DetectedAt: at("2026-01-02T03:04:05Z"), Active: true,
+		Verdict: recoveryv1.Verdict_VERDICT_VETOED, Gate: "hook-veto", Hook: "/usr/local/bin/allowed",
+		Reason: "vetoed by a pre-failover hook", RecoveryIds: []string{"rec-1"},
+	}}}, nil
+}

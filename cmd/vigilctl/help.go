@@ -30,14 +30,16 @@ Flags (one or two dashes, before or after the command):
 	tw = tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
 	for _, f := range [][2]string{
 		{"-i, --instance host:port", "the instance"},
-		{"-d, --destination host:port", "the destination instance (accepted for orchestrator-client compatibility)"},
+		{"-d, --destination host:port", "the replica to promote (takeovers, recover)"},
 		{"--cluster, --alias, -a name", "the cluster, by name or alias"},
 		{"--pattern text", "only instances whose host:port contains text"},
 		{"--broken", "only replicas whose replication is broken"},
-		{"--duration duration", "how long a downtime lasts, as a Go duration (90m, 2h, 168h)"},
+		{"--duration duration", "how long a downtime or a candidate registration lasts, as a Go duration (90m, 2h, 168h)"},
 		{"--owner who", "who owns a downtime (default $USER)"},
 		{"--reason text", "why an instance is downtimed, or why recoveries are acknowledged"},
 		{"--id id", "a recovery, as audit-recovery lists them"},
+		{"--detection id", "a detection, as audit-failure-detection lists them"},
+		{"--promotion-rule rule", "must, prefer, neutral, prefer_not or must_not"},
 		{"--limit n", fmt.Sprintf("at most n entries of history (default %d)", defaultLimit)},
 		{"-c, --command command", "the command to run, orchestrator-client style"},
 		{"--json", "print the response as JSON (proto field names) instead of text"},

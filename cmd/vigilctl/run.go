@@ -42,8 +42,11 @@ type options struct {
 	owner       string // --owner; the caller when empty
 	reason      string
 	limit       int
-	id          string   // --id: a recovery id
-	args        []string // positional arguments after the command name
+	id          string // --id: a recovery id
+	detection   string // --detection: a detection id
+	// promotionRule is --promotion-rule; parsed by register-candidate.
+	promotionRule string
+	args          []string // positional arguments after the command name
 
 	// caller names who asks, for the audit of mutating calls.
 	caller string
@@ -127,6 +130,8 @@ func newFlagSet(getenv func(string) string) (*flag.FlagSet, *options) {
 	fs.StringVar(&opts.reason, "reason", "", "why an instance is downtimed")
 	fs.IntVar(&opts.limit, "limit", defaultLimit, "at most this many entries")
 	fs.StringVar(&opts.id, "id", "", "recovery `id`")
+	fs.StringVar(&opts.detection, "detection", "", "detection `id`, as audit-failure-detection prints it")
+	fs.StringVar(&opts.promotionRule, "promotion-rule", "", "must, prefer, neutral, prefer_not or must_not")
 	return fs, opts
 }
 

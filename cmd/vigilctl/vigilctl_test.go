@@ -271,6 +271,90 @@ func TestCommands(t *testing.T) {
 			reqs:      []proto.Message{&recoveryv1.AcknowledgeRecoveriesRequest{All: true, Comment: "checked", RequestedBy: "alice"}},
 		},
 		{
+			name: "graceful-master-takeover",
+			spellings: [][]string{{"graceful-master-takeover", "--cluster", "main", "-d", "db3:3306"},
+				{"-c", "graceful-master-takeover", "-alias", "main", "-d", "db3:3306"}},
+			want: "db3:3306\n",
+			reqs: []proto.Message{&recoveryv1.GracefulMasterTakeoverRequest{Cluster: "main", Designated: key("db3", 3306), RequestedBy: "alice"}},
+		},
+		{
+			name:      "graceful-master-takeover of the cluster of an instance",
+			spellings: [][]string{{"graceful-master-takeover", "-i", "db2:3306", "-d", "db3:3306"}},
+			want:      "db3:3306\n",
+			reqs: []proto.Message{&topologyv1.GetInstanceClusterRequest{Instance: key("db2", 3306)},
+				&recoveryv1.GracefulMasterTakeoverRequest{Cluster: "db1:3306", Designated: key("db3", 3306), RequestedBy: "alice"}},
+		},
+		{
+			name:      "graceful-master-takeover-auto",
+			spellings: [][]string{{"graceful-master-takeover-auto", "main"}, {"-c", "graceful-master-takeover-auto", "-alias", "main"}},
+			want:      "db2:3306\n",
+			reqs:      []proto.Message{&recoveryv1.GracefulMasterTakeoverRequest{Cluster: "main", RequestedBy: "alice"}},
+		},
+		{
+			name:      "force-master-failover",
+			spellings: [][]string{{"force-master-failover", "--cluster", "main"}, {"-c", "force-master-failover", "-alias", "main"}},
+			want:      "db2:3306\n",
+			reqs:      []proto.Message{&recoveryv1.ForceMasterFailoverRequest{Cluster: "main", RequestedBy: "alice"}},
+		},
+		{
+			name: "force-master-takeover",
+			spellings: [][]string{{"force-master-takeover", "--cluster", "main", "-d", "db3:3306"},
+				{"-c", "force-master-takeover", "-alias", "main", "-d", "db3:3306"}},
+			want: "db3:3306\n",
+			reqs: []proto.Message{&recoveryv1.ForceMasterTakeoverRequest{Cluster: "main", Designated: key("db3", 3306), RequestedBy: "alice"}},
+		},
+		{
+			name:      "recover",
+			spellings: [][]string{{"recover", "-i", "db1:3306", "-d", "db3:3306"}, {"-c", "recover", "-i", "db1:3306", "-d", "db3:3306"}},
+			want:      "db3:3306\n",
+			reqs:      []proto.Message{&recoveryv1.RecoverInstanceRequest{Instance: key("db1", 3306), Candidate: key("db3", 3306), RequestedBy: "alice"}},
+		},
+		{
+			name: "register-candidate",
+			spellings: [][]string{{"register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer"},
+				{"-c", "register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer"}},
+			want: "db3:3306\n",
+			reqs: []proto.Message{&recoveryv1.RegisterCandidateRequest{Instance: key("db3", 3306),
+				PromotionRule: topologyv1.PromotionRule_PROMOTION_RULE_PREFER, RequestedBy: "alice"}},
+		},
+		{
+			name:      "register-candidate for a day",
+			spellings: [][]string{{"register-candidate", "db3:3306", "--promotion-rule", "must-not", "--duration", "24h"}},
+			want:      "db3:3306\n",
+			reqs: []proto.Message{&recoveryv1.RegisterCandidateRequest{Instance: key("db3", 3306),
+				PromotionRule: topologyv1.PromotionRule_PROMOTION_RULE_MUST_NOT, Duration: durationpb.New(24 * time.Hour), RequestedBy: "alice"}},
+		},
+		{
+			name:      "candidates",
+			spellings: [][]string{{"candidates"}, {"-c", "list-candidates"}},
+			want:      "db3:3306\tprefer_not\t2026-01-02T04:04:05Z\talice\n",
+			reqs:      []proto.Message{&recoveryv1.ListCandidatesRequest{}},
+		},
+		{
+			name:      "failover-readiness",
+			spellings: [][]string{{"failover-readiness", "--cluster", "main"}, {"-c", "readiness", "-alias", "main"}},
+			want: "cluster db1:3306, master db1:3306\n" +
+				"if the master died now: promote db2:3306\n" +
+				"  refused db3:3306: delayed (it applies transactions 3600s late on purpose)\n" +
+				"  would lose db4:3306: unreachable\n" +
+				"gate: global-disabled: automated recoveries are disabled\n" +
+				"ready: no\n",
+			reqs: []proto.Message{&recoveryv1.GetFailoverReadinessRequest{Cluster: "main"}},
+		},
+		{
+			name:      "explain",
+			spellings: [][]string{{"explain", "--cluster", "main", "--detection", "d1"}, {"-c", "explain", "-alias", "main", "-detection", "d1"}},
+			want: "cluster db1:3306, master db1:3306\n" +
+				"if the master died now: promote db2:3306\n" +
+				"  refused db3:3306: delayed (it applies transactions 3600s late on purpose)\n" +
+				"  would lose db4:3306: unreachable\n" +
+				"gate: global-disabled: automated recoveries are disabled\n" +
+				"ready: no\n" +
+				"\ndetection d1 DeadMaster db1:3306 at 2026-01-02T03:04:05Z (active): vetoed\n" +
+				"  gate: hook-veto\n  hook: /usr/local/bin/allowed\n  vetoed by a pre-failover hook\n  recoveries: rec-1\n",
+			reqs: []proto.Message{&recoveryv1.ExplainClusterRequest{Cluster: "main", DetectionId: "d1"}},
+		},
+		{
 			name:      "check-global-recoveries",
 			spellings: [][]string{{"check-global-recoveries"}, {"-c", "check-global-recoveries"}},
 			want:      "enabled\n",
@@ -436,6 +520,8 @@ func TestEveryCommandIsTested(t *testing.T) {
 		"check-global-recoveries", "disable-global-recoveries", "enable-global-recoveries",
 		"replication-analysis", "audit-failure-detection", "detection-events", "begin-downtime", "end-downtime",
 		"downtimed", "audit-recovery", "recovery-steps", "blocked-recoveries", "ack-cluster-recoveries", "ack-all-recoveries",
+		"graceful-master-takeover", "graceful-master-takeover-auto", "force-master-failover", "force-master-takeover",
+		"recover", "register-candidate", "candidates", "failover-readiness", "explain",
 	}
 	if len(tested) != len(commands) {
 		t.Errorf("%d commands, %d tested", len(commands), len(tested))
@@ -516,6 +602,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-c", "ack-all-recoveries"}, []string{"--reason is required"}},
 		{[]string{"recovery-steps"}, []string{"--id is required"}},
 		{[]string{"audit-recovery", "--limit", "0"}, []string{"--limit 0", "must be positive"}},
+		{[]string{"graceful-master-takeover", "--cluster", "main"}, []string{"-d host:port is required"}},
+		{[]string{"-c", "force-master-takeover", "-alias", "main"}, []string{"-d host:port is required"}},
+		{[]string{"graceful-master-takeover-auto"}, []string{"--cluster or -i host:port is required"}},
+		{[]string{"recover"}, []string{"-i host:port is required"}},
+		{[]string{"register-candidate", "-i", "db3:3306"}, []string{"--promotion-rule", "want must, prefer"}},
+		{[]string{"register-candidate", "-i", "db3:3306", "--promotion-rule", "maybe"}, []string{`"maybe"`}},
+		{[]string{"register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer", "--duration", "soon"}, []string{"--duration", `"soon"`}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -589,6 +682,11 @@ func TestServiceErrors(t *testing.T) {
 			name: "no downtime to end", err: status.Error(codes.NotFound, "db1:3306 is not downtimed"),
 			args:       []string{"-c", "end-downtime", "-i", "db1:3306"},
 			wantStderr: "vigilctl: NotFound: db1:3306 is not downtimed\n",
+		},
+		{
+			name: "takeover refused", err: status.Error(codes.FailedPrecondition, "refused (delayed): db3:3306 cannot take over"),
+			args:       []string{"graceful-master-takeover", "--cluster", "main", "-d", "db3:3306"},
+			wantStderr: "vigilctl: FailedPrecondition: refused (delayed): db3:3306 cannot take over\n",
 		},
 		{
 			name: "downtimes unavailable", err: status.Error(codes.Unavailable, "store not ready"),
