@@ -24,6 +24,8 @@ func (h *server) GracefulMasterTakeover(ctx context.Context, req *recoveryv1.Gra
 	if err != nil {
 		return nil, err
 	}
+	ctx, done := h.detach(ctx)
+	defer done()
 	rec, err := h.svc.GracefulMasterTakeover(ctx, cluster, designated, by)
 	if err != nil {
 		return nil, operationError(err)
@@ -36,6 +38,8 @@ func (h *server) ForceMasterFailover(ctx context.Context, req *recoveryv1.ForceM
 	if err != nil {
 		return nil, err
 	}
+	ctx, done := h.detach(ctx)
+	defer done()
 	rec, err := h.svc.ForceMasterFailover(ctx, cluster, by)
 	if err != nil {
 		return nil, operationError(err)
@@ -55,11 +59,22 @@ func (h *server) ForceMasterTakeover(ctx context.Context, req *recoveryv1.ForceM
 	if err != nil {
 		return nil, err
 	}
+	ctx, done := h.detach(ctx)
+	defer done()
 	rec, err := h.svc.ForceMasterTakeover(ctx, cluster, designated, by)
 	if err != nil {
 		return nil, operationError(err)
 	}
 	return &recoveryv1.ForceMasterTakeoverResponse{Recovery: rec}, nil
+}
+
+// detach returns a context for an operation that changes servers: a caller
+// that hangs up or times out must not cut it short between two steps (a
+// master left read-only); only the service's own shutdown does.
+func (h *server) detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(h.svc.runCtx, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // clusterAndCaller validates the cluster and caller of a manual operation;
@@ -123,6 +138,8 @@ func (h *server) RecoverInstance(ctx context.Context, req *recoveryv1.RecoverIns
 		}
 		return nil, status.Errorf(codes.Unavailable, "recover: %v", err)
 	}
+	ctx, done := h.detach(ctx)
+	defer done()
 	rec, err := h.svc.RecoverInstance(ctx, key, designated, cmpOr(by, "unknown"))
 	if err != nil {
 		return nil, operationError(err)
