@@ -80,6 +80,10 @@ func TestGracefulMasterTakeoverUnderLoad(t *testing.T) {
 	}
 	takeover(m, r1)
 	takeover(r1, m)
+	// Planned takeovers hold no anti-flapping block.
+	if blocked, err := s.recovery.ListBlockedRecoveries(ctxT(t), &recoveryv1.ListBlockedRecoveriesRequest{}); err != nil || len(blocked.GetClusters()) != 0 {
+		t.Errorf("blocked clusters after planned takeovers: %v, %v", blocked.GetClusters(), err)
+	}
 }
 
 // TestGracefulMasterTakeoverRefusals designates replicas that cannot take

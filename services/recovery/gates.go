@@ -85,9 +85,10 @@ func (s *Service) blockingRecovery(ctx context.Context, d *analyzerv1.Detection)
 	return found, found.GetStartedAt().AsTime().Add(s.cfg.BlockPeriod), nil
 }
 
-// blocks reports whether a recovery holds the anti-flapping block.
+// blocks reports whether a recovery holds the anti-flapping block. A
+// planned operation does not: nothing failed.
 func blocks(r *recoveryv1.Recovery) bool {
-	if r.GetAcknowledgedAt() != nil {
+	if r.GetAcknowledgedAt() != nil || r.GetPlanned() {
 		return false
 	}
 	switch r.GetOutcome() {
