@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +15,7 @@ import (
 	"github.com/vigil-db/vigil/pkg/sandbox"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
+	"github.com/vigil-db/vigil/services/recovery/hooks"
 )
 
 // TestGracefulMasterTakeoverUnderLoad hands mastership to a replica and
@@ -143,4 +148,41 @@ func serverStates(t *testing.T, topo *sandbox.Topology) string {
 		}
 	}
 	return out
+}
+
+// TestGracefulTakeoverHooks runs a graceful takeover a pre-graceful-takeover
+// hook vetoes (nothing changes, the veto is explained), then one it allows,
+// after which the post-graceful-takeover hook runs.
+func TestGracefulTakeoverHooks(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(1))
+	m, r1 := topo.Master(), topo.Instance("r1")
+	dir := t.TempDir()
+	allow := filepath.Join(dir, "allow")
+	cfg := testConfig(t)
+	cfg.Discovery.Seeds = []string{m.Key}
+	cfg.Recovery.Hooks.PreGracefulTakeover = []hooks.Hook{{Argv: []string{"/bin/sh", "-c", `test -e "$0"`, allow}, Timeout: 5 * time.Second}}
+	cfg.Recovery.Hooks.PostGracefulTakeover = []hooks.Hook{{Argv: []string{"/bin/sh", "-c", `env | grep ^VIGIL_ > "$0"`, filepath.Join(dir, "post")}, Timeout: 5 * time.Second}}
+	s := startStack(t, cfg)
+	waitForCluster(t, s, m.Key, 2)
+
+	req := &recoveryv1.GracefulMasterTakeoverRequest{Cluster: m.Key, Designated: protoKey(t, r1.Key), RequestedBy: "e2e"}
+	_, err := s.recovery.GracefulMasterTakeover(ctxT(t), req)
+	if err := wantCode(err, codes.FailedPrecondition, "hook-veto"); err != nil {
+		t.Fatalf("vetoed takeover: %v", err)
+	}
+	if err := replicatesFrom(t, r1, m); err != nil || queryString(t, m, "SELECT @@read_only") != "0" {
+		t.Fatalf("a vetoed takeover changed the servers: %v", err)
+	}
+	if err := os.WriteFile(allow, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.recovery.GracefulMasterTakeover(ctxT(t), req)
+	if err != nil || resp.GetRecovery().GetOutcome() != recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED {
+		t.Fatalf("allowed takeover: %v, %v", resp, err)
+	}
+	env, err := os.ReadFile(filepath.Join(dir, "post"))
+	if err != nil || !strings.Contains(string(env), "VIGIL_SUCCESSOR_PORT="+strconv.Itoa(r1.Port)+"\n") ||
+		!strings.Contains(string(env), "VIGIL_HOOK_POINT=post-graceful-takeover\n") {
+		t.Errorf("post-graceful-takeover hook environment: %s (%v)", env, err)
+	}
 }
