@@ -37,7 +37,7 @@ func (s *Service) masterTakeover(ctx context.Context, op *operation, ref cluster
 	run.Phase("check")
 	now, err := s.probeCluster(ctx, ref)
 	if err != nil {
-		return s.finishOperation(ctx, op, fmt.Errorf("probe the cluster: %w", err), "")
+		return nil, s.refuse(ctx, op, GateRecheck, "the cluster could not be probed before any change: "+err.Error())
 	}
 	if !topology.IsGood(now.masterSnap) {
 		return nil, s.refuse(ctx, op, RuleMasterUnreachable, fmt.Sprintf("master %s does not answer (%s): use recover or force-master-failover", ref.master, now.masterSnap.GetError()))
@@ -132,7 +132,7 @@ func (s *Service) forceFailover(ctx context.Context, cluster string, designated 
 	}
 	now, err := s.probeCluster(ctx, ref)
 	if err != nil {
-		return s.finishOperation(ctx, op, fmt.Errorf("probe the cluster: %w", err), "")
+		return nil, s.refuse(ctx, op, GateRecheck, "the cluster could not be probed before any change: "+err.Error())
 	}
 	// Refuse a replica that may not be promoted before anything changes;
 	// the choice is made again once the relay logs are applied.
