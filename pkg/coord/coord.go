@@ -30,6 +30,8 @@ type Coordinator interface {
 	NewSession(ctx context.Context, ttl time.Duration) (Session, error)
 	// Get returns the value of key, and false when it is not set.
 	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// List returns every key under prefix with its value, ordered by key.
+	List(ctx context.Context, prefix string) ([]Event, error)
 	// Watch sends every change to a key under prefix made after it returns,
 	// in order, until ctx ends; then it closes the channel.
 	Watch(ctx context.Context, prefix string) <-chan Event
@@ -45,6 +47,10 @@ type Session interface {
 	// Lock takes the lock called name, waiting until it is free or ctx
 	// ends. It returns ErrSessionDone once the session has ended.
 	Lock(ctx context.Context, name string) (Lock, error)
+	// Put sets key to value for as long as the session lives: the key is
+	// deleted when the session ends, as a member's registration must be.
+	// It returns ErrSessionDone once the session has ended.
+	Put(ctx context.Context, key string, value []byte) error
 	// Close ends the session and releases its locks.
 	Close() error
 }
@@ -64,7 +70,7 @@ type Lock interface {
 	Unlock(ctx context.Context) error
 }
 
-// Event is one change to a watched key.
+// Event is one change to a watched key, or one key listed.
 type Event struct {
 	Key     string
 	Value   []byte // nil when Deleted

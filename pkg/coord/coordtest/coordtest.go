@@ -34,6 +34,8 @@ func Run(t *testing.T, b Backend) {
 		{"ClosedSessionReleasesItsLocks", testSessionClose},
 		{"LostSessionReleasesItsLocks", testSessionLost},
 		{"WatchSeesChangesUnderItsPrefix", testWatch},
+		{"SessionKeysLiveWithTheSession", testSessionKeys},
+		{"SessionKeysGoWithALostSession", testSessionKeysLost},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.New(t), b) })
@@ -248,5 +250,78 @@ func testWatch(t *testing.T, c coord.Coordinator, _ Backend) {
 	}
 	cancel()
 	for range events { // closed once ctx ends
+	}
+}
+
+// testSessionKeys registers two members under their sessions: both are
+// listed, and one is deleted, with a watch event, when its session closes.
+func testSessionKeys(t *testing.T, c coord.Coordinator, _ Backend) {
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	events := c.Watch(ctx, "members/")
+	a, b := session(t, c), session(t, c)
+	for s, kv := range map[coord.Session][2]string{a: {"members/a", "dc1"}, b: {"members/b", "dc2"}} {
+		if err := s.Put(ctxT(t), kv[0], []byte(kv[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkList(t, c, "members/", "members/a=dc1", "members/b=dc2")
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitDeleted(t, events, "members/a")
+	checkList(t, c, "members/", "members/b=dc2")
+	if err := a.Put(ctxT(t), "members/a", []byte("again")); !errors.Is(err, coord.ErrSessionDone) {
+		t.Errorf("Put on a closed session = %v, want ErrSessionDone", err)
+	}
+}
+
+// testSessionKeysLost loses a member's session: its key goes with it.
+func testSessionKeysLost(t *testing.T, c coord.Coordinator, b Backend) {
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	events := c.Watch(ctx, "members/")
+	s := session(t, c)
+	if err := s.Put(ctxT(t), "members/a", []byte("dc1")); err != nil {
+		t.Fatal(err)
+	}
+	b.Lose(t, s)
+	waitDeleted(t, events, "members/a")
+	checkList(t, c, "members/")
+}
+
+func checkList(t *testing.T, c coord.Coordinator, prefix string, want ...string) {
+	t.Helper()
+	list, err := c.List(ctxT(t), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, e.Key+"="+string(e.Value))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("List(%s) = %v, want %v", prefix, got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("List(%s) = %v, want %v", prefix, got, want)
+		}
+	}
+}
+
+// waitDeleted reads events until key is deleted.
+func waitDeleted(t *testing.T, events <-chan coord.Event, key string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-events:
+			if e.Key == key && e.Deleted {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no deletion of %s within 10s", key)
+		}
 	}
 }

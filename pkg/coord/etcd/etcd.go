@@ -66,6 +66,19 @@ func (c *Coordinator) Get(ctx context.Context, key string) ([]byte, bool, error)
 	return resp.Kvs[0].Value, true, nil
 }
 
+// List implements coord.Coordinator.
+func (c *Coordinator) List(ctx context.Context, prefix string) ([]coord.Event, error) {
+	resp, err := c.client.Get(ctx, c.prefix+prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return nil, fmt.Errorf("etcd list %s: %w", prefix, err)
+	}
+	out := make([]coord.Event, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		out = append(out, coord.Event{Key: string(kv.Key[len(c.prefix):]), Value: kv.Value})
+	}
+	return out, nil
+}
+
 // Watch implements coord.Coordinator.
 func (c *Coordinator) Watch(ctx context.Context, prefix string) <-chan coord.Event {
 	out := make(chan coord.Event)
@@ -190,6 +203,19 @@ func (s *session) lock(ctx context.Context, name string) (coord.Lock, error) {
 		return nil, fmt.Errorf("etcd lock %s: read own key: %w", name, errors.Join(err, coord.ErrLockLost))
 	}
 	return &lock{c: s.c, s: s, name: name, m: m, token: resp.Kvs[0].CreateRevision}, nil
+}
+
+// Put implements coord.Session: the key is attached to the session's lease.
+func (s *session) Put(ctx context.Context, key string, value []byte) error {
+	select {
+	case <-s.s.Done():
+		return coord.ErrSessionDone
+	default:
+	}
+	if _, err := s.c.client.Put(ctx, s.c.prefix+key, string(value), clientv3.WithLease(s.s.Lease())); err != nil {
+		return fmt.Errorf("etcd put %s: %w", key, err)
+	}
+	return nil
 }
 
 func (s *session) Close() error {

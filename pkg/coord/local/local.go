@@ -5,6 +5,7 @@ package local
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,10 +17,11 @@ import (
 // call New.
 type Coordinator struct {
 	mu       sync.Mutex
-	revision int64             // bumped by every lock taken and key written
-	holders  map[string]*lock  // lock name -> holder
-	freed    *sync.Cond        // signalled when a lock is released
-	keys     map[string][]byte // key -> value
+	revision int64               // bumped by every lock taken and key written
+	holders  map[string]*lock    // lock name -> holder
+	freed    *sync.Cond          // signalled when a lock is released
+	keys     map[string][]byte   // key -> value
+	leased   map[string]*session // key -> the session it lives with
 	watchers map[*watcher]bool
 }
 
@@ -34,6 +36,7 @@ func New() *Coordinator {
 	c := &Coordinator{
 		holders:  make(map[string]*lock),
 		keys:     make(map[string][]byte),
+		leased:   make(map[string]*session),
 		watchers: make(map[*watcher]bool),
 	}
 	c.freed = sync.NewCond(&c.mu)
@@ -58,6 +61,23 @@ func (c *Coordinator) Get(ctx context.Context, key string) ([]byte, bool, error)
 	defer c.mu.Unlock()
 	v, ok := c.keys[key]
 	return clone(v), ok, nil
+}
+
+// List implements coord.Coordinator.
+func (c *Coordinator) List(ctx context.Context, prefix string) ([]coord.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []coord.Event
+	for k, v := range c.keys {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, coord.Event{Key: k, Value: clone(v)})
+		}
+	}
+	slices.SortFunc(out, func(a, b coord.Event) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
 }
 
 // Watch implements coord.Coordinator.
@@ -93,15 +113,33 @@ func (c *Coordinator) Watch(ctx context.Context, prefix string) <-chan coord.Eve
 // Close implements coord.Coordinator.
 func (c *Coordinator) Close() error { return nil }
 
-// putLocked writes key and tells the watchers. A watcher that has fallen
-// far behind blocks the writer until it catches up or its context ends.
-func (c *Coordinator) putLocked(key string, value []byte) {
+// putLocked writes key, living with the session owner (nil: for ever),
+// and tells the watchers.
+func (c *Coordinator) putLocked(key string, value []byte, owner *session) {
 	c.revision++
 	c.keys[key] = clone(value)
+	delete(c.leased, key)
+	if owner != nil {
+		c.leased[key] = owner
+	}
+	c.tellLocked(coord.Event{Key: key, Value: clone(value)})
+}
+
+// deleteLocked deletes key and tells the watchers.
+func (c *Coordinator) deleteLocked(key string) {
+	c.revision++
+	delete(c.keys, key)
+	delete(c.leased, key)
+	c.tellLocked(coord.Event{Key: key, Deleted: true})
+}
+
+// tellLocked sends e to the watchers of its key. A watcher that has fallen
+// far behind blocks the writer until it catches up or its context ends.
+func (c *Coordinator) tellLocked(e coord.Event) {
 	for w := range c.watchers {
-		if strings.HasPrefix(key, w.prefix) {
+		if strings.HasPrefix(e.Key, w.prefix) {
 			select {
-			case w.events <- coord.Event{Key: key, Value: clone(value)}:
+			case w.events <- e:
 			case <-w.done:
 			}
 		}
@@ -153,6 +191,21 @@ func (s *session) Lock(ctx context.Context, name string) (coord.Lock, error) {
 	}
 }
 
+// Put implements coord.Session.
+func (s *session) Put(ctx context.Context, key string, value []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.ended() {
+		return coord.ErrSessionDone
+	}
+	c.putLocked(key, value, s)
+	return nil
+}
+
 // Close implements coord.Session.
 func (s *session) Close() error {
 	s.once.Do(func() {
@@ -162,6 +215,11 @@ func (s *session) Close() error {
 		for name, l := range c.holders {
 			if l.s == s {
 				delete(c.holders, name)
+			}
+		}
+		for key, owner := range c.leased {
+			if owner == s {
+				c.deleteLocked(key)
 			}
 		}
 		c.freed.Broadcast()
@@ -202,7 +260,7 @@ func (l *lock) Put(ctx context.Context, key string, value []byte) error {
 	if !l.heldLocked() {
 		return coord.ErrLockLost
 	}
-	c.putLocked(key, value)
+	c.putLocked(key, value, nil)
 	return nil
 }
 
