@@ -37,13 +37,17 @@ var (
 )
 
 // RefusedError is a manual operation a rule refused before it changed
-// anything; the refusal is on record as RecoveryID.
+// anything; the refusal is on record as RecoveryID, when it got as far as
+// the cluster lock.
 type RefusedError struct {
 	Rule, Reason string
 	RecoveryID   string
 }
 
 func (e *RefusedError) Error() string {
+	if e.RecoveryID == "" {
+		return fmt.Sprintf("refused (%s): %s", e.Rule, e.Reason)
+	}
 	return fmt.Sprintf("refused (%s): %s; recorded as recovery %s", e.Rule, e.Reason, e.RecoveryID)
 }
 
@@ -173,14 +177,9 @@ type operation struct {
 // anti-flapping block, never the lock.
 func (s *Service) beginOperation(ctx context.Context, ref clusterRef, op, by string, planned bool) (*operation, error) {
 	lockStart := time.Now()
-	lctx, cancel := context.WithTimeout(ctx, lockWait)
-	lock, err := s.lockCluster(lctx, ref.name)
-	cancel()
+	lock, err := s.lockWithin(ctx, ref.name)
 	if err != nil {
-		if ctx.Err() == nil && lctx.Err() != nil {
-			return nil, fmt.Errorf("cluster %s: %w (waited %s)", ref.name, ErrLocked, lockWait)
-		}
-		return nil, fmt.Errorf("cluster %s: lock: %w", ref.name, err)
+		return nil, err
 	}
 	log := s.log.With("cluster", ref.name, "operation", op, "requested_by", by)
 	now := time.Now()
@@ -193,6 +192,21 @@ func (s *Service) beginOperation(ctx context.Context, ref clusterRef, op, by str
 	}
 	release := func() { s.unlock(ctx, lock, log) }
 	return &operation{run: failover.NewRun(rec, lock, s.mysql, s.bounds(), s.store.SaveRecovery, log), log: log, release: release}, nil
+}
+
+// lockWithin takes a cluster's lock for a manual operation, waiting at
+// most lockWait; ErrLocked when that was not long enough.
+func (s *Service) lockWithin(ctx context.Context, cluster string) (coord.Lock, error) {
+	lctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	lock, err := s.lockCluster(lctx, cluster)
+	switch {
+	case err != nil && ctx.Err() == nil && lctx.Err() != nil:
+		return nil, fmt.Errorf("cluster %s: %w (waited %s)", cluster, ErrLocked, lockWait)
+	case err != nil:
+		return nil, fmt.Errorf("cluster %s: lock: %w", cluster, err)
+	}
+	return lock, nil
 }
 
 // unlock releases a cluster lock, even after ctx ended.

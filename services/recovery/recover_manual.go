@@ -32,14 +32,9 @@ func (s *Service) RecoverInstance(ctx context.Context, failed, designated topolo
 			"no analyzer reports a recoverable failure of %s now; force-master-failover acts on a master that looks alive", failed)}
 	}
 	lockStart := time.Now()
-	lctx, cancel := context.WithTimeout(ctx, lockWait)
-	lock, err := s.lockCluster(lctx, d.GetCluster())
-	cancel()
+	lock, err := s.lockWithin(ctx, d.GetCluster())
 	if err != nil {
-		if ctx.Err() == nil && lctx.Err() != nil {
-			return nil, fmt.Errorf("cluster %s: %w (waited %s)", d.GetCluster(), ErrLocked, lockWait)
-		}
-		return nil, fmt.Errorf("cluster %s: lock: %w", d.GetCluster(), err)
+		return nil, err
 	}
 	log := s.log.With("cluster", d.GetCluster(), "instance", failed.String(), "analysis", d.GetCode(), "detection_id", d.GetId(), "requested_by", by)
 	defer s.unlock(ctx, lock, log)
