@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-db/vigil/pkg/sandbox"
+	"github.com/vigil-db/vigil/pkg/store/postgres"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -226,6 +229,56 @@ func TestDiscoveryServiceGRPC(t *testing.T) {
 			t.Errorf("live event = %v, %v", msg, err)
 		}
 	})
+}
+
+// TestForgetCluster forgets a whole cluster by its alias: discovery stops
+// watching every instance of it and the analyzer drops the cluster.
+func TestForgetCluster(t *testing.T) {
+	s, topo := apiStack(t)
+	ctx := ctxT(t)
+	eventually(t, 10*time.Second, "cluster stored", func() error {
+		_, err := s.discovery.ForgetCluster(ctx, &discoveryv1.ForgetClusterRequest{Cluster: "no-such-cluster"})
+		if status.Code(err) != codes.NotFound {
+			return fmt.Errorf("unknown cluster: %v, want NotFound", err)
+		}
+		if _, err := s.topology.GetCluster(ctx, &topologyv1.GetClusterRequest{Cluster: "orders"}); err != nil {
+			return err
+		}
+		return nil
+	})
+	if _, err := s.discovery.ForgetCluster(ctx, &discoveryv1.ForgetClusterRequest{Cluster: " "}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("empty cluster: %v, want InvalidArgument", err)
+	}
+	// Discovery forgets the members the analyzer last stored.
+	eventually(t, 10*time.Second, "cluster stored whole", func() error {
+		st, err := postgres.Open(ctx, s.cfg.Store)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		clusters, err := st.ListClusters(ctx)
+		if err != nil || len(clusters) != 1 || len(clusters[0].Members) != len(topo.Instances()) {
+			return fmt.Errorf("stored clusters %v, %v", clusters, err)
+		}
+		return nil
+	})
+	resp, err := s.discovery.ForgetCluster(ctx, &discoveryv1.ForgetClusterRequest{Cluster: "orders"})
+	if err != nil || len(resp.GetForgotten()) != len(topo.Instances()) {
+		t.Fatalf("ForgetCluster = %v, %v; want the %d instances", resp, err, len(topo.Instances()))
+	}
+	if keyString(resp.GetForgotten()[0]) > keyString(resp.GetForgotten()[1]) {
+		t.Errorf("forgotten not ordered: %v", resp.GetForgotten())
+	}
+	eventually(t, 10*time.Second, "cluster gone from the analyzer", func() error {
+		_, err := s.topology.GetCluster(ctx, &topologyv1.GetClusterRequest{Cluster: "orders"})
+		if status.Code(err) != codes.NotFound {
+			return fmt.Errorf("GetCluster after ForgetCluster: %v", err)
+		}
+		return nil
+	})
+	if _, err := s.discovery.ProbeNow(ctx, &discoveryv1.ProbeNowRequest{Instances: []*topologyv1.InstanceKey{key(topo.Master().Key)}}); status.Code(err) == codes.OK {
+		t.Error("a forgotten master is still watched")
+	}
 }
 
 func TestRecoveryServiceGRPC(t *testing.T) {

@@ -174,6 +174,7 @@ func TestRESTRoundTrips(t *testing.T) {
 		{"POST", "/api/v1/instances/" + hostPort(m) + ":recover", `{}`, 400, nil},
 		{"GET", "/api/v1/clusters/nope/readiness", "", 404, nil},
 		{"GET", "/api/v1/clusters/nope/explain", "", 404, nil},
+		{"DELETE", "/api/v1/clusters/nope", "", 404, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

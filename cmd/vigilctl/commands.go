@@ -56,6 +56,8 @@ var commands = []*command{
 		summary: "probe an instance and start watching it and its replication tree", run: runDiscover},
 	{name: "forget", args: "-i host:port", positional: "instance",
 		summary: "stop watching an instance and forget what is known of it", run: runForget},
+	{name: "forget-cluster", args: "--cluster name|alias", positional: "cluster",
+		summary: "stop watching every instance of a cluster; print them", run: runForgetCluster},
 	{name: "check-global-recoveries", summary: "print whether automated recoveries are enabled", run: runCheckGlobalRecoveries},
 	{name: "disable-global-recoveries", summary: "disable automated recoveries everywhere", run: runDisableGlobalRecoveries},
 	{name: "enable-global-recoveries", summary: "enable automated recoveries", run: runEnableGlobalRecoveries},

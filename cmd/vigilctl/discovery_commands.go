@@ -43,3 +43,22 @@ func runForget(ctx context.Context, inv *invocation) error {
 	}
 	return inv.emit(resp, func(w *bytes.Buffer) { writeKey(w, key) })
 }
+
+func runForgetCluster(ctx context.Context, inv *invocation) error {
+	if inv.opts.cluster == "" {
+		return usagef("%s: --cluster is required", inv.cmd.name)
+	}
+	client, err := inv.discovery()
+	if err != nil {
+		return err
+	}
+	resp, err := client.ForgetCluster(ctx, &discoveryv1.ForgetClusterRequest{Cluster: inv.opts.cluster})
+	if err != nil {
+		return err
+	}
+	return inv.emit(resp, func(w *bytes.Buffer) {
+		for _, k := range resp.GetForgotten() {
+			writeKey(w, k)
+		}
+	})
+}

@@ -180,6 +180,13 @@ func (f *fakeDiscovery) ForgetInstance(ctx context.Context, req *discoveryv1.For
 	return &discoveryv1.ForgetInstanceResponse{}, nil
 }
 
+func (f *fakeDiscovery) ForgetCluster(ctx context.Context, req *discoveryv1.ForgetClusterRequest) (*discoveryv1.ForgetClusterResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &discoveryv1.ForgetClusterResponse{Forgotten: []*topologyv1.InstanceKey{key("db1", 3306), key("db2", 3306)}}, nil
+}
+
 type fakeRecovery struct {
 	recoveryv1.UnimplementedRecoveryServiceServer
 	log *callLog

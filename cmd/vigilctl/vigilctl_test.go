@@ -239,6 +239,12 @@ func TestCommands(t *testing.T) {
 			reqs:      []proto.Message{&discoveryv1.ForgetInstanceRequest{Instance: key("db4", 3307)}},
 		},
 		{
+			name:      "forget-cluster",
+			spellings: [][]string{{"forget-cluster", "--cluster", "main"}, {"forget-cluster", "main"}, {"-c", "forget-cluster", "-alias", "main"}},
+			want:      "db1:3306\ndb2:3306\n",
+			reqs:      []proto.Message{&discoveryv1.ForgetClusterRequest{Cluster: "main"}},
+		},
+		{
 			name:      "audit-recovery",
 			spellings: [][]string{{"audit-recovery", "--cluster", "db1:3306"}, {"-c", "audit-recovery", "-alias", "db1:3306"}},
 			want:      "2026-01-02T03:04:05Z rec-1 DeadMaster db1:3306 -> db2:3306 SUCCEEDED: db1:3306 replaced by db2:3306\n",
@@ -516,7 +522,7 @@ func TestEveryCommandIsTested(t *testing.T) {
 	tested := []string{
 		"clusters", "clusters-alias", "cluster-info", "topology", "topology-tabulated", "instance",
 		"which-master", "which-replicas", "which-broken-replicas", "which-cluster", "which-cluster-alias",
-		"which-cluster-master", "which-cluster-instances", "all-instances", "search", "discover", "forget",
+		"which-cluster-master", "which-cluster-instances", "all-instances", "search", "discover", "forget", "forget-cluster",
 		"check-global-recoveries", "disable-global-recoveries", "enable-global-recoveries",
 		"replication-analysis", "audit-failure-detection", "detection-events", "begin-downtime", "end-downtime",
 		"downtimed", "audit-recovery", "recovery-steps", "blocked-recoveries", "ack-cluster-recoveries", "ack-all-recoveries",
@@ -601,6 +607,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ack-cluster-recoveries", "--reason", "checked"}, []string{"--cluster is required"}},
 		{[]string{"-c", "ack-all-recoveries"}, []string{"--reason is required"}},
 		{[]string{"recovery-steps"}, []string{"--id is required"}},
+		{[]string{"forget-cluster"}, []string{"--cluster is required"}},
 		{[]string{"audit-recovery", "--limit", "0"}, []string{"--limit 0", "must be positive"}},
 		{[]string{"graceful-master-takeover", "--cluster", "main"}, []string{"-d host:port is required"}},
 		{[]string{"-c", "force-master-takeover", "-alias", "main"}, []string{"-d host:port is required"}},

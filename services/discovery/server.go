@@ -2,7 +2,10 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -11,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
+	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/topology"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -187,6 +191,35 @@ func (h *server) ForgetInstance(ctx context.Context, req *discoveryv1.ForgetInst
 	}
 	h.svc.log.Info("instance forgotten", "instance", key.String())
 	return &discoveryv1.ForgetInstanceResponse{}, nil
+}
+
+func (h *server) ForgetCluster(ctx context.Context, req *discoveryv1.ForgetClusterRequest) (*discoveryv1.ForgetClusterResponse, error) {
+	name := strings.TrimSpace(req.GetCluster())
+	if name == "" {
+		return nil, grpcx.InvalidArgument("cluster", errors.New("is empty"))
+	}
+	clusters, err := h.svc.store.ListClusters(ctx)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "list clusters: %v", err)
+	}
+	i := slices.IndexFunc(clusters, func(c store.Cluster) bool { return c.Name == name || (c.Alias != "" && c.Alias == name) })
+	if i < 0 {
+		return nil, status.Errorf(codes.NotFound, "cluster %q is not known", name)
+	}
+	members := slices.Clone(clusters[i].Members)
+	topology.SortKeys(members)
+	resp := &discoveryv1.ForgetClusterResponse{}
+	for _, key := range members {
+		known, err := h.svc.forget(ctx, key)
+		if err != nil {
+			return nil, status.Errorf(codes.Unavailable, "forget %s: %v (instances before it were forgotten)", key, err)
+		}
+		if known {
+			resp.Forgotten = append(resp.Forgotten, key.Proto())
+		}
+	}
+	h.svc.log.Info("cluster forgotten", "cluster", clusters[i].Name, "instances", len(resp.GetForgotten()))
+	return resp, nil
 }
 
 func keyOf(snap *topologyv1.Snapshot) topology.InstanceKey {

@@ -28,6 +28,7 @@ type Store interface {
 	GetInstance(ctx context.Context, key topology.InstanceKey) (store.Instance, error)
 	DeleteInstance(ctx context.Context, key topology.InstanceKey) error
 	ListCandidates(ctx context.Context, now time.Time) ([]store.Candidate, error)
+	ListClusters(ctx context.Context) ([]store.Cluster, error)
 }
 
 // Deps are the service's collaborators.

@@ -509,6 +509,97 @@ func (*ForgetInstanceResponse) Descriptor() ([]byte, []int) {
 	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{8}
 }
 
+// ForgetClusterRequest names a cluster.
+type ForgetClusterRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A cluster name or alias.
+	Cluster       string `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetClusterRequest) Reset() {
+	*x = ForgetClusterRequest{}
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetClusterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetClusterRequest) ProtoMessage() {}
+
+func (x *ForgetClusterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetClusterRequest.ProtoReflect.Descriptor instead.
+func (*ForgetClusterRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ForgetClusterRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+// ForgetClusterResponse lists the instances forgotten, ordered by key.
+type ForgetClusterResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Forgotten     []*v1.InstanceKey      `protobuf:"bytes,1,rep,name=forgotten,proto3" json:"forgotten,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetClusterResponse) Reset() {
+	*x = ForgetClusterResponse{}
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetClusterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetClusterResponse) ProtoMessage() {}
+
+func (x *ForgetClusterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetClusterResponse.ProtoReflect.Descriptor instead.
+func (*ForgetClusterResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ForgetClusterResponse) GetForgotten() []*v1.InstanceKey {
+	if x != nil {
+		return x.Forgotten
+	}
+	return nil
+}
+
 // RestartReplicationIORequest names the replicas.
 type RestartReplicationIORequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -519,7 +610,7 @@ type RestartReplicationIORequest struct {
 
 func (x *RestartReplicationIORequest) Reset() {
 	*x = RestartReplicationIORequest{}
-	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[9]
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +622,7 @@ func (x *RestartReplicationIORequest) String() string {
 func (*RestartReplicationIORequest) ProtoMessage() {}
 
 func (x *RestartReplicationIORequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[9]
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +635,7 @@ func (x *RestartReplicationIORequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartReplicationIORequest.ProtoReflect.Descriptor instead.
 func (*RestartReplicationIORequest) Descriptor() ([]byte, []int) {
-	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{9}
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RestartReplicationIORequest) GetInstances() []*v1.InstanceKey {
@@ -565,7 +656,7 @@ type RestartReplicationIOResponse struct {
 
 func (x *RestartReplicationIOResponse) Reset() {
 	*x = RestartReplicationIOResponse{}
-	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[10]
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +668,7 @@ func (x *RestartReplicationIOResponse) String() string {
 func (*RestartReplicationIOResponse) ProtoMessage() {}
 
 func (x *RestartReplicationIOResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[10]
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +681,7 @@ func (x *RestartReplicationIOResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartReplicationIOResponse.ProtoReflect.Descriptor instead.
 func (*RestartReplicationIOResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{10}
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RestartReplicationIOResponse) GetResults() []*RestartResult {
@@ -612,7 +703,7 @@ type RestartResult struct {
 
 func (x *RestartResult) Reset() {
 	*x = RestartResult{}
-	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[11]
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +715,7 @@ func (x *RestartResult) String() string {
 func (*RestartResult) ProtoMessage() {}
 
 func (x *RestartResult) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[11]
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +728,7 @@ func (x *RestartResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartResult.ProtoReflect.Descriptor instead.
 func (*RestartResult) Descriptor() ([]byte, []int) {
-	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{11}
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RestartResult) GetInstance() *v1.InstanceKey {
@@ -682,20 +773,25 @@ const file_vigil_discovery_v1_discovery_proto_rawDesc = "" +
 	"\bsnapshot\x18\x01 \x01(\v2\x1b.vigil.topology.v1.SnapshotR\bsnapshot\"S\n" +
 	"\x15ForgetInstanceRequest\x12:\n" +
 	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\"\x18\n" +
-	"\x16ForgetInstanceResponse\"[\n" +
+	"\x16ForgetInstanceResponse\"0\n" +
+	"\x14ForgetClusterRequest\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\"U\n" +
+	"\x15ForgetClusterResponse\x12<\n" +
+	"\tforgotten\x18\x01 \x03(\v2\x1e.vigil.topology.v1.InstanceKeyR\tforgotten\"[\n" +
 	"\x1bRestartReplicationIORequest\x12<\n" +
 	"\tinstances\x18\x01 \x03(\v2\x1e.vigil.topology.v1.InstanceKeyR\tinstances\"[\n" +
 	"\x1cRestartReplicationIOResponse\x12;\n" +
 	"\aresults\x18\x01 \x03(\v2!.vigil.discovery.v1.RestartResultR\aresults\"a\n" +
 	"\rRestartResult\x12:\n" +
 	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error2\xab\x05\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error2\xb6\x06\n" +
 	"\x10DiscoveryService\x12l\n" +
 	"\x0fStreamSnapshots\x12*.vigil.discovery.v1.StreamSnapshotsRequest\x1a+.vigil.discovery.v1.StreamSnapshotsResponse0\x01\x12U\n" +
 	"\bProbeNow\x12#.vigil.discovery.v1.ProbeNowRequest\x1a$.vigil.discovery.v1.ProbeNowResponse\x12y\n" +
 	"\x14RestartReplicationIO\x12/.vigil.discovery.v1.RestartReplicationIORequest\x1a0.vigil.discovery.v1.RestartReplicationIOResponse\x12\xb1\x01\n" +
 	"\x10DiscoverInstance\x12+.vigil.discovery.v1.DiscoverInstanceRequest\x1a,.vigil.discovery.v1.DiscoverInstanceResponse\"B\x82\xd3\xe4\x93\x02<\":/api/v1/instances/{instance.host}/{instance.port}:discover\x12\xa2\x01\n" +
-	"\x0eForgetInstance\x12).vigil.discovery.v1.ForgetInstanceRequest\x1a*.vigil.discovery.v1.ForgetInstanceResponse\"9\x82\xd3\xe4\x93\x023*1/api/v1/instances/{instance.host}/{instance.port}B@Z>github.com/vigil-db/vigil/proto/vigil/discovery/v1;discoveryv1b\x06proto3"
+	"\x0eForgetInstance\x12).vigil.discovery.v1.ForgetInstanceRequest\x1a*.vigil.discovery.v1.ForgetInstanceResponse\"9\x82\xd3\xe4\x93\x023*1/api/v1/instances/{instance.host}/{instance.port}\x12\x88\x01\n" +
+	"\rForgetCluster\x12(.vigil.discovery.v1.ForgetClusterRequest\x1a).vigil.discovery.v1.ForgetClusterResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/v1/clusters/{cluster}B@Z>github.com/vigil-db/vigil/proto/vigil/discovery/v1;discoveryv1b\x06proto3"
 
 var (
 	file_vigil_discovery_v1_discovery_proto_rawDescOnce sync.Once
@@ -709,7 +805,7 @@ func file_vigil_discovery_v1_discovery_proto_rawDescGZIP() []byte {
 	return file_vigil_discovery_v1_discovery_proto_rawDescData
 }
 
-var file_vigil_discovery_v1_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_vigil_discovery_v1_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_vigil_discovery_v1_discovery_proto_goTypes = []any{
 	(*StreamSnapshotsRequest)(nil),       // 0: vigil.discovery.v1.StreamSnapshotsRequest
 	(*StreamSnapshotsResponse)(nil),      // 1: vigil.discovery.v1.StreamSnapshotsResponse
@@ -720,42 +816,47 @@ var file_vigil_discovery_v1_discovery_proto_goTypes = []any{
 	(*DiscoverInstanceResponse)(nil),     // 6: vigil.discovery.v1.DiscoverInstanceResponse
 	(*ForgetInstanceRequest)(nil),        // 7: vigil.discovery.v1.ForgetInstanceRequest
 	(*ForgetInstanceResponse)(nil),       // 8: vigil.discovery.v1.ForgetInstanceResponse
-	(*RestartReplicationIORequest)(nil),  // 9: vigil.discovery.v1.RestartReplicationIORequest
-	(*RestartReplicationIOResponse)(nil), // 10: vigil.discovery.v1.RestartReplicationIOResponse
-	(*RestartResult)(nil),                // 11: vigil.discovery.v1.RestartResult
-	(*v1.Snapshot)(nil),                  // 12: vigil.topology.v1.Snapshot
-	(*v1.InstanceKey)(nil),               // 13: vigil.topology.v1.InstanceKey
-	(*durationpb.Duration)(nil),          // 14: google.protobuf.Duration
+	(*ForgetClusterRequest)(nil),         // 9: vigil.discovery.v1.ForgetClusterRequest
+	(*ForgetClusterResponse)(nil),        // 10: vigil.discovery.v1.ForgetClusterResponse
+	(*RestartReplicationIORequest)(nil),  // 11: vigil.discovery.v1.RestartReplicationIORequest
+	(*RestartReplicationIOResponse)(nil), // 12: vigil.discovery.v1.RestartReplicationIOResponse
+	(*RestartResult)(nil),                // 13: vigil.discovery.v1.RestartResult
+	(*v1.Snapshot)(nil),                  // 14: vigil.topology.v1.Snapshot
+	(*v1.InstanceKey)(nil),               // 15: vigil.topology.v1.InstanceKey
+	(*durationpb.Duration)(nil),          // 16: google.protobuf.Duration
 }
 var file_vigil_discovery_v1_discovery_proto_depIdxs = []int32{
-	12, // 0: vigil.discovery.v1.StreamSnapshotsResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
-	13, // 1: vigil.discovery.v1.StreamSnapshotsResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
+	14, // 0: vigil.discovery.v1.StreamSnapshotsResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
+	15, // 1: vigil.discovery.v1.StreamSnapshotsResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
 	2,  // 2: vigil.discovery.v1.StreamSnapshotsResponse.synced:type_name -> vigil.discovery.v1.Synced
-	12, // 3: vigil.discovery.v1.StreamSnapshotsResponse.last_good:type_name -> vigil.topology.v1.Snapshot
-	14, // 4: vigil.discovery.v1.Synced.poll_interval:type_name -> google.protobuf.Duration
-	13, // 5: vigil.discovery.v1.ProbeNowRequest.instances:type_name -> vigil.topology.v1.InstanceKey
-	12, // 6: vigil.discovery.v1.ProbeNowResponse.snapshots:type_name -> vigil.topology.v1.Snapshot
-	13, // 7: vigil.discovery.v1.DiscoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	12, // 8: vigil.discovery.v1.DiscoverInstanceResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
-	13, // 9: vigil.discovery.v1.ForgetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	13, // 10: vigil.discovery.v1.RestartReplicationIORequest.instances:type_name -> vigil.topology.v1.InstanceKey
-	11, // 11: vigil.discovery.v1.RestartReplicationIOResponse.results:type_name -> vigil.discovery.v1.RestartResult
-	13, // 12: vigil.discovery.v1.RestartResult.instance:type_name -> vigil.topology.v1.InstanceKey
-	0,  // 13: vigil.discovery.v1.DiscoveryService.StreamSnapshots:input_type -> vigil.discovery.v1.StreamSnapshotsRequest
-	3,  // 14: vigil.discovery.v1.DiscoveryService.ProbeNow:input_type -> vigil.discovery.v1.ProbeNowRequest
-	9,  // 15: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:input_type -> vigil.discovery.v1.RestartReplicationIORequest
-	5,  // 16: vigil.discovery.v1.DiscoveryService.DiscoverInstance:input_type -> vigil.discovery.v1.DiscoverInstanceRequest
-	7,  // 17: vigil.discovery.v1.DiscoveryService.ForgetInstance:input_type -> vigil.discovery.v1.ForgetInstanceRequest
-	1,  // 18: vigil.discovery.v1.DiscoveryService.StreamSnapshots:output_type -> vigil.discovery.v1.StreamSnapshotsResponse
-	4,  // 19: vigil.discovery.v1.DiscoveryService.ProbeNow:output_type -> vigil.discovery.v1.ProbeNowResponse
-	10, // 20: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:output_type -> vigil.discovery.v1.RestartReplicationIOResponse
-	6,  // 21: vigil.discovery.v1.DiscoveryService.DiscoverInstance:output_type -> vigil.discovery.v1.DiscoverInstanceResponse
-	8,  // 22: vigil.discovery.v1.DiscoveryService.ForgetInstance:output_type -> vigil.discovery.v1.ForgetInstanceResponse
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	14, // 3: vigil.discovery.v1.StreamSnapshotsResponse.last_good:type_name -> vigil.topology.v1.Snapshot
+	16, // 4: vigil.discovery.v1.Synced.poll_interval:type_name -> google.protobuf.Duration
+	15, // 5: vigil.discovery.v1.ProbeNowRequest.instances:type_name -> vigil.topology.v1.InstanceKey
+	14, // 6: vigil.discovery.v1.ProbeNowResponse.snapshots:type_name -> vigil.topology.v1.Snapshot
+	15, // 7: vigil.discovery.v1.DiscoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	14, // 8: vigil.discovery.v1.DiscoverInstanceResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
+	15, // 9: vigil.discovery.v1.ForgetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	15, // 10: vigil.discovery.v1.ForgetClusterResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
+	15, // 11: vigil.discovery.v1.RestartReplicationIORequest.instances:type_name -> vigil.topology.v1.InstanceKey
+	13, // 12: vigil.discovery.v1.RestartReplicationIOResponse.results:type_name -> vigil.discovery.v1.RestartResult
+	15, // 13: vigil.discovery.v1.RestartResult.instance:type_name -> vigil.topology.v1.InstanceKey
+	0,  // 14: vigil.discovery.v1.DiscoveryService.StreamSnapshots:input_type -> vigil.discovery.v1.StreamSnapshotsRequest
+	3,  // 15: vigil.discovery.v1.DiscoveryService.ProbeNow:input_type -> vigil.discovery.v1.ProbeNowRequest
+	11, // 16: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:input_type -> vigil.discovery.v1.RestartReplicationIORequest
+	5,  // 17: vigil.discovery.v1.DiscoveryService.DiscoverInstance:input_type -> vigil.discovery.v1.DiscoverInstanceRequest
+	7,  // 18: vigil.discovery.v1.DiscoveryService.ForgetInstance:input_type -> vigil.discovery.v1.ForgetInstanceRequest
+	9,  // 19: vigil.discovery.v1.DiscoveryService.ForgetCluster:input_type -> vigil.discovery.v1.ForgetClusterRequest
+	1,  // 20: vigil.discovery.v1.DiscoveryService.StreamSnapshots:output_type -> vigil.discovery.v1.StreamSnapshotsResponse
+	4,  // 21: vigil.discovery.v1.DiscoveryService.ProbeNow:output_type -> vigil.discovery.v1.ProbeNowResponse
+	12, // 22: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:output_type -> vigil.discovery.v1.RestartReplicationIOResponse
+	6,  // 23: vigil.discovery.v1.DiscoveryService.DiscoverInstance:output_type -> vigil.discovery.v1.DiscoverInstanceResponse
+	8,  // 24: vigil.discovery.v1.DiscoveryService.ForgetInstance:output_type -> vigil.discovery.v1.ForgetInstanceResponse
+	10, // 25: vigil.discovery.v1.DiscoveryService.ForgetCluster:output_type -> vigil.discovery.v1.ForgetClusterResponse
+	20, // [20:26] is the sub-list for method output_type
+	14, // [14:20] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_vigil_discovery_v1_discovery_proto_init() }
@@ -775,7 +876,7 @@ func file_vigil_discovery_v1_discovery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_discovery_v1_discovery_proto_rawDesc), len(file_vigil_discovery_v1_discovery_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	DiscoveryService_RestartReplicationIO_FullMethodName = "/vigil.discovery.v1.DiscoveryService/RestartReplicationIO"
 	DiscoveryService_DiscoverInstance_FullMethodName     = "/vigil.discovery.v1.DiscoveryService/DiscoverInstance"
 	DiscoveryService_ForgetInstance_FullMethodName       = "/vigil.discovery.v1.DiscoveryService/ForgetInstance"
+	DiscoveryService_ForgetCluster_FullMethodName        = "/vigil.discovery.v1.DiscoveryService/ForgetCluster"
 )
 
 // DiscoveryServiceClient is the client API for DiscoveryService service.
@@ -46,6 +47,9 @@ type DiscoveryServiceClient interface {
 	DiscoverInstance(ctx context.Context, in *DiscoverInstanceRequest, opts ...grpc.CallOption) (*DiscoverInstanceResponse, error)
 	// ForgetInstance stops watching an instance and deletes what is stored of it.
 	ForgetInstance(ctx context.Context, in *ForgetInstanceRequest, opts ...grpc.CallOption) (*ForgetInstanceResponse, error)
+	// ForgetCluster forgets every instance of a cluster, named by name or
+	// alias, as the analyzer last named it.
+	ForgetCluster(ctx context.Context, in *ForgetClusterRequest, opts ...grpc.CallOption) (*ForgetClusterResponse, error)
 }
 
 type discoveryServiceClient struct {
@@ -115,6 +119,16 @@ func (c *discoveryServiceClient) ForgetInstance(ctx context.Context, in *ForgetI
 	return out, nil
 }
 
+func (c *discoveryServiceClient) ForgetCluster(ctx context.Context, in *ForgetClusterRequest, opts ...grpc.CallOption) (*ForgetClusterResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForgetClusterResponse)
+	err := c.cc.Invoke(ctx, DiscoveryService_ForgetCluster_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DiscoveryServiceServer is the server API for DiscoveryService service.
 // All implementations must embed UnimplementedDiscoveryServiceServer
 // for forward compatibility.
@@ -135,6 +149,9 @@ type DiscoveryServiceServer interface {
 	DiscoverInstance(context.Context, *DiscoverInstanceRequest) (*DiscoverInstanceResponse, error)
 	// ForgetInstance stops watching an instance and deletes what is stored of it.
 	ForgetInstance(context.Context, *ForgetInstanceRequest) (*ForgetInstanceResponse, error)
+	// ForgetCluster forgets every instance of a cluster, named by name or
+	// alias, as the analyzer last named it.
+	ForgetCluster(context.Context, *ForgetClusterRequest) (*ForgetClusterResponse, error)
 	mustEmbedUnimplementedDiscoveryServiceServer()
 }
 
@@ -159,6 +176,9 @@ func (UnimplementedDiscoveryServiceServer) DiscoverInstance(context.Context, *Di
 }
 func (UnimplementedDiscoveryServiceServer) ForgetInstance(context.Context, *ForgetInstanceRequest) (*ForgetInstanceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForgetInstance not implemented")
+}
+func (UnimplementedDiscoveryServiceServer) ForgetCluster(context.Context, *ForgetClusterRequest) (*ForgetClusterResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForgetCluster not implemented")
 }
 func (UnimplementedDiscoveryServiceServer) mustEmbedUnimplementedDiscoveryServiceServer() {}
 func (UnimplementedDiscoveryServiceServer) testEmbeddedByValue()                          {}
@@ -264,6 +284,24 @@ func _DiscoveryService_ForgetInstance_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DiscoveryService_ForgetCluster_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForgetClusterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscoveryServiceServer).ForgetCluster(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscoveryService_ForgetCluster_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscoveryServiceServer).ForgetCluster(ctx, req.(*ForgetClusterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DiscoveryService_ServiceDesc is the grpc.ServiceDesc for DiscoveryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -286,6 +324,10 @@ var DiscoveryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForgetInstance",
 			Handler:    _DiscoveryService_ForgetInstance_Handler,
+		},
+		{
+			MethodName: "ForgetCluster",
+			Handler:    _DiscoveryService_ForgetCluster_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
