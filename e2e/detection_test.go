@@ -24,6 +24,24 @@ func detectionStack(t *testing.T, topo *sandbox.Topology, seed string) (*stack, 
 	return s, followEvents(t, s)
 }
 
+// TestLivenessWatchDetectsAKilledMasterBeforeThePoll polls every 30 s: a
+// killed master can only be detected within the test's bound because the
+// liveness watch saw its connection drop and had it probed at once.
+func TestLivenessWatchDetectsAKilledMasterBeforeThePoll(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
+	m := topo.Master()
+	cfg := testConfig(t)
+	cfg.Discovery.Seeds = []string{m.Key}
+	cfg.Discovery.PollInterval = 30 * time.Second
+	s := startStack(t, cfg)
+	waitForCluster(t, s, m.Key, len(topo.Instances()))
+	events := followEvents(t, s)
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	events.waitFor(t, "DeadMaster", m.Key, 15*time.Second)
+}
+
 func TestDetectKilledMaster(t *testing.T) {
 	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
 	_, events := detectionStack(t, topo, topo.Master().Key)

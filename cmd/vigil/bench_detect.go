@@ -23,6 +23,7 @@ func runBenchDetect(ctx context.Context, args []string, stdout, stderr io.Writer
 	runs := fs.Int("runs", 20, "failures to measure")
 	failure := fs.String("failure", "kill", "how the master fails: kill (kill -9) or stop (SIGSTOP)")
 	poll := fs.Duration("poll-interval", time.Second, "discovery poll interval")
+	watch := fs.Bool("liveness-watch", true, "keep discovery's liveness watch on the master")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -42,6 +43,7 @@ func runBenchDetect(ctx context.Context, args []string, stdout, stderr io.Writer
 	cfg.Store = app.MemoryStore
 	cfg.Discovery.ListenAddr, cfg.Analyzer.ListenAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Discovery.PollInterval = *poll
+	cfg.Discovery.LivenessWatch = *watch
 	cfg.Discovery.Seeds = []string{master.Key}
 	a, stop, err := startServices(ctx, cfg, sandboxCreds, newLogger(io.Discard, "error"))
 	if err != nil {
@@ -99,7 +101,7 @@ func runBenchDetect(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	slices.Sort(latencies)
-	fmt.Fprintf(stdout, "detection latency, %s of the master -> DeadMaster event (%d runs, poll interval %s):\n", *failure, len(latencies), *poll)
+	fmt.Fprintf(stdout, "detection latency, %s of the master -> DeadMaster event (%d runs, poll interval %s, liveness watch %v):\n", *failure, len(latencies), *poll, *watch)
 	fmt.Fprintf(stdout, "  p50 %s  p90 %s  max %s\n", pct(latencies, 50).Round(time.Millisecond),
 		pct(latencies, 90).Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond))
 	return nil

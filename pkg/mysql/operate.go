@@ -271,3 +271,40 @@ func (p *Prober) ReplicateFromAsFormerMaster(ctx context.Context, former, succes
 	}
 	return nil
 }
+
+// Hold is the liveness watch of one server: it keeps a connection of its
+// own (outside the probe pool) busy in short sleeps until the connection
+// breaks, and returns why; nil when ctx ended first. A server that dies or
+// shuts down closes the connection at once, so the caller learns of it in
+// milliseconds instead of at the next probe. A frozen server keeps it open:
+// probes still decide.
+func (p *Prober) Hold(ctx context.Context, key topology.InstanceKey) error {
+	ip, err := p.pool(key)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(ip.connector)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout+p.cfg.ReadTimeout)
+	conn, err := db.Conn(cctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("liveness watch of %s: connect: %w", key, err)
+	}
+	defer conn.Close()
+	// Each sleep ends well within the connection's read timeout.
+	sleep := (p.cfg.ReadTimeout / 2).Seconds()
+	for {
+		_, err := conn.ExecContext(ctx, "DO SLEEP(?)", sleep)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("liveness watch of %s: %w", key, err)
+		}
+	}
+}

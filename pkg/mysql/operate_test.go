@@ -277,3 +277,39 @@ func TestTakeoverPrimitives(t *testing.T) {
 		t.Errorf("wait for a GTID nobody wrote: %v, want ErrNotExecuted", err)
 	}
 }
+
+// TestHoldEndsWhenTheServerDies holds a liveness watch on a master: it
+// returns nil when its context ends, and an error once the server is
+// killed.
+func TestHoldEndsWhenTheServerDies(t *testing.T) {
+	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(1))
+	p := testProber(t)
+	master := instanceKey(t, topo.Master())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error, 1)
+	go func() { ended <- p.Hold(ctx, master) }()
+	select {
+	case err := <-ended:
+		t.Fatalf("Hold of a live server returned %v", err)
+	case <-time.After(1200 * time.Millisecond): // two sleeps and more went by
+	}
+	cancel()
+	if err := <-ended; err != nil {
+		t.Errorf("Hold after its context ended = %v, want nil", err)
+	}
+
+	// Connected or not when the server dies, Hold ends with an error.
+	go func() { ended <- p.Hold(context.Background(), master) }()
+	if err := topo.Master().Kill(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Error("Hold of a killed server returned nil")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Hold did not notice the killed server within 10s")
+	}
+}

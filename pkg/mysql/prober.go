@@ -104,7 +104,8 @@ func (p *Prober) Probe(ctx context.Context, key topology.InstanceKey) *topologyv
 }
 
 // Forget closes the connection pool of an instance, for an instance that is
-// no longer probed. A later Probe opens a new pool.
+// no longer probed or whose connections broke. A later Probe opens a new
+// pool.
 func (p *Prober) Forget(key topology.InstanceKey) error {
 	p.mu.Lock()
 	ip := p.pools[key]

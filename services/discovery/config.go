@@ -40,6 +40,9 @@ type Config struct {
 	// CandidateRefresh is how often the promotion rules operators
 	// registered are read from the store.
 	CandidateRefresh time.Duration `yaml:"candidate_refresh"`
+	// LivenessWatch keeps one connection to every server with replicas,
+	// so that a crash is seen the moment the connection drops.
+	LivenessWatch bool `yaml:"liveness_watch"`
 }
 
 // Classification holds the queries (first column of the first row) and host
@@ -73,6 +76,7 @@ func DefaultConfig() Config {
 		PersistInterval:  time.Second,
 		StreamBuffer:     10000,
 		CandidateRefresh: time.Second,
+		LivenessWatch:    true,
 	}
 }
 

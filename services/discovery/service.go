@@ -62,6 +62,8 @@ type Service struct {
 	states map[topology.InstanceKey]*instanceState
 	// registered holds the promotion rules operators registered.
 	registered map[topology.InstanceKey]topologyv1.PromotionRule
+
+	live liveness
 }
 
 // New returns a discovery service. It starts nothing: call Run.
@@ -143,6 +145,8 @@ func (s *Service) Run(ctx context.Context) error {
 	s.firstProbes.start(known, s.cfg.PollInterval+s.cfg.ConnectTimeout+s.cfg.ReadTimeout)
 	s.log.Info("discovery started", "resumed", len(stored), "seeds", len(s.cfg.Seeds), "member", s.cfg.MemberID)
 
+	s.live.start(ctx)
+	defer s.live.wait()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.persistLoop(ctx) })
 	wg.Go(func() { s.candidateLoop(ctx) })
@@ -163,6 +167,7 @@ func (s *Service) handle(snap *topologyv1.Snapshot) {
 		return
 	}
 	s.applyCandidate(key, snap)
+	s.watchLiveness(key, snap)
 	s.firstProbes.probed(key)
 	s.remember(key, snap)
 	s.hub.Set(key, snap)
@@ -200,6 +205,7 @@ func (s *Service) crawl(snap *topologyv1.Snapshot) {
 // whether the instance was known at all.
 func (s *Service) forget(ctx context.Context, key topology.InstanceKey) (bool, error) {
 	watched := s.poller.Remove(key)
+	s.stopWatch(key)
 	s.prober.Forget(key)
 	s.hub.Remove(key, nil)
 	s.mu.Lock()

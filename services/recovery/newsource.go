@@ -27,17 +27,12 @@ type newHome struct {
 // must_not, and have executed everything the others have.
 func (s *Service) newHomeFor(ctx context.Context, t target) newHome {
 	fallback := newHome{Source: t.master, Why: "its own master " + t.master.String()}
-	all, err := s.store.ListInstances(ctx)
+	_, all, _, err := s.lastSeen(ctx, t.master)
 	if err != nil {
 		fallback.Why += " (siblings unreadable: " + err.Error() + ")"
 		return fallback
 	}
-	var siblings []topology.InstanceKey
-	for _, inst := range all {
-		if src, ok := sourceOf(inst.Snapshot); ok && src == t.master && inst.Key != t.key {
-			siblings = append(siblings, inst.Key)
-		}
-	}
+	siblings := slices.DeleteFunc(all, func(k topology.InstanceKey) bool { return k == t.key })
 	snaps, err := s.probeNow(ctx, append(slices.Clone(siblings), t.replicas...))
 	if err != nil {
 		fallback.Why += " (siblings and replicas not probed: " + err.Error() + ")"

@@ -39,11 +39,11 @@ type target struct {
 // when the failure is not confirmed.
 func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed topology.InstanceKey) (target, string, string) {
 	t := target{key: failed, intermediate: d.GetSuggestedAction() == analyzerv1.Action_ACTION_RECOVER_INTERMEDIATE_MASTER}
-	inst, err := s.store.GetInstance(ctx, failed)
+	lastGood, replicas, classifications, err := s.lastSeen(ctx, failed)
 	if err != nil {
-		return t, GateRecheck, "failed instance unreadable from the store: " + err.Error()
+		return t, GateRecheck, err.Error()
 	}
-	t.lastGood = inst.LastGood
+	t.lastGood = lastGood
 	coMaster := d.GetSuggestedAction() == analyzerv1.Action_ACTION_RECOVER_CO_MASTER
 	if t.intermediate || coMaster {
 		src, ok := sourceOf(t.lastGood)
@@ -54,10 +54,6 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 		if coMaster {
 			t.coMaster = src
 		}
-	}
-	replicas, classifications, err := s.replicasOf(ctx, failed)
-	if err != nil {
-		return t, GateRecheck, "replicas unreadable from the store: " + err.Error()
 	}
 	t.classifications = classifications
 	snaps, err := s.probeNow(ctx, append([]topology.InstanceKey{failed}, replicas...))
@@ -100,6 +96,51 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 		return t, GateRecheck, fmt.Sprintf("no replica of %s answers (%s)", failed, strings.Join(silent, ", "))
 	}
 	return t, "", ""
+}
+
+// lastSeen returns what Vigil last knew of a failed instance: its last
+// good snapshot, its direct replicas and their classifications. The
+// analyzers' view comes first: it is current, while discovery writes the
+// store in batches and a failure right after an instance was discovered
+// may not be stored yet.
+func (s *Service) lastSeen(ctx context.Context, failed topology.InstanceKey) (*topologyv1.Snapshot, []topology.InstanceKey, map[topology.InstanceKey]*topologyv1.Classification, error) {
+	for _, c := range s.topology {
+		inst, err := c.GetInstance(ctx, &topologyv1.GetInstanceRequest{Instance: failed.Proto()})
+		if err != nil {
+			continue
+		}
+		reps, err := c.ListReplicas(ctx, &topologyv1.ListReplicasRequest{Instance: failed.Proto()})
+		if err != nil {
+			continue
+		}
+		lastGood := inst.GetInstance().GetLastGoodSnapshot()
+		if lastGood == nil && topology.IsGood(inst.GetInstance().GetSnapshot()) {
+			lastGood = inst.GetInstance().GetSnapshot()
+		}
+		var keys []topology.InstanceKey
+		classifications := make(map[topology.InstanceKey]*topologyv1.Classification)
+		for _, r := range reps.GetReplicas() {
+			k, err := topology.KeyFromProto(r.GetKey())
+			if err != nil {
+				continue
+			}
+			keys = append(keys, k)
+			classifications[k] = r.GetSnapshot().GetClassification()
+			if last := r.GetLastGoodSnapshot(); last != nil {
+				classifications[k] = last.GetClassification()
+			}
+		}
+		return lastGood, keys, classifications, nil
+	}
+	inst, err := s.store.GetInstance(ctx, failed)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("failed instance unreadable from the analyzers and the store: %w", err)
+	}
+	replicas, classifications, err := s.replicasOf(ctx, failed)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("replicas unreadable from the store: %w", err)
+	}
+	return inst.LastGood, replicas, classifications, nil
 }
 
 // replicasOf lists the stored instances whose latest or last good snapshot
