@@ -13,7 +13,9 @@ import (
 )
 
 // Drill schedules graceful takeovers of the clusters it matches, and back,
-// to prove failover works before it is needed (ARCHITECTURE §6.4).
+// to prove failover works before it is needed (ARCHITECTURE §6.4). Every
+// recovery process configured with a drill runs it: configure drills on
+// one of them.
 type Drill struct {
 	// Cluster is a regular expression matched against cluster names and
 	// aliases.
