@@ -20,10 +20,13 @@ func TestConfigValidateNamesEverySetting(t *testing.T) {
 	c.LockTTL = 100 * time.Millisecond
 	c.RelayLogTimeout = 0
 	c.Hooks.PreFailover = []hooks.Hook{{}}
+	c.Hooks.PreGracefulTakeover = []hooks.Hook{{Argv: []string{"/bin/true"}, Timeout: -time.Second}}
+	c.Drills = []Drill{{Cluster: "(", Every: time.Hour}, {Cluster: "orders", Every: time.Millisecond}}
 	err := c.Validate()
 	for _, want := range []string{
 		"recovery.analyzer_addrs: empty", "recovery.discovery_addrs[0]: empty", "recovery.clusters[0]",
 		"recovery.block_period", "recovery.lock_ttl", "recovery.relay_log_timeout", "recovery.hooks.pre_failover[0].argv: empty",
+		"recovery.hooks.pre_graceful_takeover[0].timeout", "recovery.drills[0].cluster", "recovery.drills[1].every",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %q", err, want)

@@ -1,0 +1,26 @@
+package discovery
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vigil-db/vigil/pkg/mysql"
+)
+
+func TestConfigValidateNamesEverySetting(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	c := DefaultConfig()
+	c.CandidateRefresh = 0
+	c.Seeds = []string{"db1"}
+	c.Classification.PromotionRulePatterns = []mysql.PromotionRulePattern{{Pattern: "(", Rule: "prefer"}}
+	err := c.Validate()
+	for _, want := range []string{
+		"discovery.candidate_refresh", "discovery.seeds[0]", "discovery.classification.promotion_rule_patterns[0].pattern",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to name %q", err, want)
+		}
+	}
+}
