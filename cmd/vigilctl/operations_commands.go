@@ -225,7 +225,7 @@ func writeReadiness(w *bytes.Buffer, r *recoveryv1.FailoverReadiness) {
 	if r.GetWouldPromote() != nil {
 		promote = keyString(r.GetWouldPromote())
 	}
-	fmt.Fprintf(w, "cluster %s, master %s\n", r.GetCluster(), keyString(r.GetMaster()))
+	fmt.Fprintf(w, "cluster %s, master %s\n", r.GetCluster(), instanceString(r.GetMaster()))
 	fmt.Fprintf(w, "if the master died now: promote %s\n", promote)
 	for _, v := range r.GetRefused() {
 		fmt.Fprintf(w, "  refused %s: %s (%s)\n", keyString(v.GetInstance()), v.GetRule(), v.GetReason())
@@ -252,14 +252,16 @@ func writeExplanation(w *bytes.Buffer, e *recoveryv1.Explanation) {
 		state = "active"
 	}
 	verdict := strings.ToLower(strings.TrimPrefix(e.GetVerdict().String(), "VERDICT_"))
-	fmt.Fprintf(w, "\ndetection %s %s %s at %s (%s): %s\n", e.GetDetectionId(), e.GetAnalysis(), keyString(e.GetInstance()),
-		timeString(e.GetDetectedAt()), state, strings.ReplaceAll(verdict, "_", " "))
+	fmt.Fprintf(w, "\ndetection %s %s %s at %s (%s): %s\n", e.GetDetectionId(), e.GetAnalysis(), instanceString(e.GetInstance()),
+		timeString(e.GetDetectedAt()), state, verdict)
 	for _, f := range []struct{ name, value string }{{"gate", e.GetGate()}, {"rule", e.GetRule()}, {"hook", e.GetHook()}, {"step", e.GetStep()}} {
 		if f.value != "" {
 			fmt.Fprintf(w, "  %s: %s\n", f.name, f.value)
 		}
 	}
-	writeLine(w, "  "+e.GetReason())
+	if e.GetReason() != "" {
+		fmt.Fprintf(w, "  %s\n", e.GetReason())
+	}
 	if len(e.GetRecoveryIds()) > 0 {
 		fmt.Fprintf(w, "  recoveries: %s\n", strings.Join(e.GetRecoveryIds(), " "))
 	}

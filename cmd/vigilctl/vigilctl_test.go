@@ -297,10 +297,24 @@ func TestCommands(t *testing.T) {
 			reqs:      []proto.Message{&recoveryv1.GracefulMasterTakeoverRequest{Cluster: "main", RequestedBy: "alice"}},
 		},
 		{
+			name:      "graceful-master-takeover-auto of the cluster of an instance, to a designated replica",
+			spellings: [][]string{{"graceful-master-takeover-auto", "-i", "db2:3306", "-d", "db3:3306"}},
+			want:      "db3:3306\n",
+			reqs: []proto.Message{&topologyv1.GetInstanceClusterRequest{Instance: key("db2", 3306)},
+				&recoveryv1.GracefulMasterTakeoverRequest{Cluster: "db1:3306", Designated: key("db3", 3306), RequestedBy: "alice"}},
+		},
+		{
 			name:      "force-master-failover",
 			spellings: [][]string{{"force-master-failover", "--cluster", "main"}, {"-c", "force-master-failover", "-alias", "main"}},
 			want:      "db2:3306\n",
 			reqs:      []proto.Message{&recoveryv1.ForceMasterFailoverRequest{Cluster: "main", RequestedBy: "alice"}},
+		},
+		{
+			name:      "force-master-failover of the cluster of an instance",
+			spellings: [][]string{{"force-master-failover", "-i", "db2:3306"}, {"-c", "force-master-failover", "-i", "db2:3306"}},
+			want:      "db2:3306\n",
+			reqs: []proto.Message{&topologyv1.GetInstanceClusterRequest{Instance: key("db2", 3306)},
+				&recoveryv1.ForceMasterFailoverRequest{Cluster: "db1:3306", RequestedBy: "alice"}},
 		},
 		{
 			name: "force-master-takeover",
@@ -316,6 +330,12 @@ func TestCommands(t *testing.T) {
 			reqs:      []proto.Message{&recoveryv1.RecoverInstanceRequest{Instance: key("db1", 3306), Candidate: key("db3", 3306), RequestedBy: "alice"}},
 		},
 		{
+			name:      "recover to the replica Vigil picks",
+			spellings: [][]string{{"recover", "db1:3306"}, {"-c", "recover", "-i", "db1:3306"}},
+			want:      "db2:3306\n",
+			reqs:      []proto.Message{&recoveryv1.RecoverInstanceRequest{Instance: key("db1", 3306), RequestedBy: "alice"}},
+		},
+		{
 			name: "register-candidate",
 			spellings: [][]string{{"register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer"},
 				{"-c", "register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer"}},
@@ -329,6 +349,23 @@ func TestCommands(t *testing.T) {
 			want:      "db3:3306\n",
 			reqs: []proto.Message{&recoveryv1.RegisterCandidateRequest{Instance: key("db3", 3306),
 				PromotionRule: topologyv1.PromotionRule_PROMOTION_RULE_MUST_NOT, Duration: durationpb.New(24 * time.Hour), RequestedBy: "alice"}},
+		},
+		{
+			name: "register-candidate spellings of prefer_not",
+			spellings: [][]string{{"register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer_not"},
+				{"register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer-not"},
+				{"-c", "register-candidate", "-i", "db3:3306", "-promotion-rule", "PREFER_NOT"}},
+			want: "db3:3306\n",
+			reqs: []proto.Message{&recoveryv1.RegisterCandidateRequest{Instance: key("db3", 3306),
+				PromotionRule: topologyv1.PromotionRule_PROMOTION_RULE_PREFER_NOT, RequestedBy: "alice"}},
+		},
+		{
+			name: "register-candidate must for 90 minutes",
+			spellings: [][]string{{"register-candidate", "-i", "db3:3306", "--promotion-rule", "must", "--duration", "90m"},
+				{"-c", "register-candidate", "-i", "db3:3306", "-promotion-rule", "must", "-duration", "1h30m"}},
+			want: "db3:3306\n",
+			reqs: []proto.Message{&recoveryv1.RegisterCandidateRequest{Instance: key("db3", 3306),
+				PromotionRule: topologyv1.PromotionRule_PROMOTION_RULE_MUST, Duration: durationpb.New(90 * time.Minute), RequestedBy: "alice"}},
 		},
 		{
 			name:      "candidates",
@@ -616,6 +653,17 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"register-candidate", "-i", "db3:3306"}, []string{"--promotion-rule", "want must, prefer"}},
 		{[]string{"register-candidate", "-i", "db3:3306", "--promotion-rule", "maybe"}, []string{`"maybe"`}},
 		{[]string{"register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer", "--duration", "soon"}, []string{"--duration", `"soon"`}},
+		{[]string{"graceful-master-takeover", "-i", "db2:3306"}, []string{"graceful-master-takeover", "-d host:port is required"}},
+		{[]string{"force-master-takeover", "-i", "db2:3306", "-d", "db3"}, []string{"-d:", "not host:port"}},
+		{[]string{"graceful-master-takeover", "-i", "db2:3306", "--cluster", "main", "-d", "db3:3306"}, []string{"not both"}},
+		{[]string{"force-master-failover"}, []string{"--cluster or -i host:port is required"}},
+		{[]string{"recover", "-i", "db1:3306", "-d", "db3"}, []string{"-d:", "not host:port"}},
+		{[]string{"register-candidate", "--promotion-rule", "prefer"}, []string{"-i host:port is required"}},
+		{[]string{"-c", "register-candidate", "-i", "db3:3306", "-promotion-rule", "prefer", "-duration", "0s"}, []string{"--duration", `"0s"`, "positive"}},
+		{[]string{"register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer", "--duration", "-1h"}, []string{"--duration", `"-1h"`, "positive"}},
+		{[]string{"candidates", "main"}, []string{`unexpected argument "main"`}},
+		{[]string{"failover-readiness"}, []string{"--cluster or -i host:port is required"}},
+		{[]string{"explain", "-i", "db1"}, []string{"-i:", "not host:port"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -696,6 +744,31 @@ func TestServiceErrors(t *testing.T) {
 			wantStderr: "vigilctl: FailedPrecondition: refused (delayed): db3:3306 cannot take over\n",
 		},
 		{
+			name: "force takeover refused", err: status.Error(codes.FailedPrecondition, "refused (must_not): db3:3306 is registered must_not"),
+			args:       []string{"-c", "force-master-takeover", "-alias", "main", "-d", "db3:3306"},
+			wantStderr: "vigilctl: FailedPrecondition: refused (must_not): db3:3306 is registered must_not\n",
+		},
+		{
+			name: "takeover of the cluster of an unknown instance", err: status.Error(codes.NotFound, "instance db7:3306 is not known"),
+			args:       []string{"graceful-master-takeover", "-i", "db7:3306", "-d", "db3:3306"},
+			wantStderr: "vigilctl: NotFound: instance db7:3306 is not known\n",
+		},
+		{
+			name: "nothing to recover", err: status.Error(codes.FailedPrecondition, "db1:3306: no failure detected"),
+			args:       []string{"recover", "-i", "db1:3306"},
+			wantStderr: "vigilctl: FailedPrecondition: db1:3306: no failure detected\n",
+		},
+		{
+			name: "candidate not known", err: status.Error(codes.NotFound, "instance db3:3306 is not known"),
+			args:       []string{"-c", "register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer"},
+			wantStderr: "vigilctl: NotFound: instance db3:3306 is not known\n",
+		},
+		{
+			name: "explain an unknown detection", err: status.Error(codes.NotFound, "detection d9 is not known"),
+			args:       []string{"explain", "--cluster", "main", "--detection", "d9"},
+			wantStderr: "vigilctl: NotFound: detection d9 is not known\n",
+		},
+		{
 			name: "downtimes unavailable", err: status.Error(codes.Unavailable, "store not ready"),
 			args:       []string{"downtimed"},
 			wantStderr: "vigilctl: Unavailable: store not ready\n",
@@ -761,6 +834,12 @@ func TestJSONOutput(t *testing.T) {
 		{[]string{"downtimed", "--json"}, []string{"downtimes", "0", "ends_at"}, "2026-01-02T04:04:05Z"},
 		{[]string{"begin-downtime", "-i", "db2:3306", "--duration", "1h", "--json"}, []string{"downtime", "ends_at"}, "2026-01-02T04:04:05Z"},
 		{[]string{"-c", "begin-downtime", "-i", "db2:3306", "-duration", "1h", "--json"}, []string{"downtime", "owner"}, "alice"},
+		{[]string{"graceful-master-takeover", "--cluster", "main", "-d", "db3:3306", "--json"}, []string{"recovery", "successor", "host"}, "db3"},
+		{[]string{"-c", "recover", "-i", "db1:3306", "--json"}, []string{"recovery", "id"}, "rec-2"},
+		{[]string{"register-candidate", "-i", "db3:3306", "--promotion-rule", "prefer", "--json"}, []string{"registration", "promotion_rule"}, "PROMOTION_RULE_PREFER"},
+		{[]string{"candidates", "--json"}, []string{"registrations", "0", "expires_at"}, "2026-01-02T04:04:05Z"},
+		{[]string{"readiness", "main", "--json"}, []string{"readiness", "would_promote", "host"}, "db2"},
+		{[]string{"explain", "main", "--json"}, []string{"explanations", "0", "verdict"}, "VERDICT_VETOED"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
