@@ -138,10 +138,11 @@ type Store interface {
 	AcknowledgeRecoveries(ctx context.Context, a Acknowledgement) (int, error)
 
 	// RegisterCandidate sets an instance's promotion rule registration,
-	// replacing any earlier one, expired or not. A bad key, an undefined or
-	// UNSPECIFIED rule, By over MaxCandidateBy characters or not valid
-	// UTF-8 without NUL, a missing time or ExpiresAt not after
-	// RegisteredAt is refused with ErrInvalidArgument and changes nothing.
+	// replacing any earlier one, expired or not. Its times are kept in UTC
+	// to the microsecond. A bad key, an undefined or UNSPECIFIED rule, By
+	// over MaxCandidateBy characters or not valid UTF-8 without NUL, a
+	// missing time or ExpiresAt not after RegisteredAt at that precision is
+	// refused with ErrInvalidArgument and changes nothing.
 	RegisterCandidate(ctx context.Context, c Candidate) error
 
 	// ListCandidates returns the registrations in force at now (ExpiresAt

@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Downtimes/InvalidRefused", testDowntimesInvalid},
 		{"Candidates/RegisterAndList", testCandidatesRegister},
 		{"Candidates/Replace", testCandidatesReplace},
+		{"Candidates/ExpiredNotListed", testCandidatesExpired},
 		{"Candidates/InvalidRefused", testCandidatesInvalid},
 		{"Recoveries/SaveAndGet", testRecoveriesSaveGet},
 		{"Recoveries/FilterAndOrder", testRecoveriesFilterAndOrder},
