@@ -88,6 +88,19 @@ type Choice struct {
 	Lost []Verdict
 }
 
+// SetAside says, for the audit, which replicas were refused and lost and
+// why: "; refused K: rule (reason)" and "; lost K: reason" for each.
+func (c Choice) SetAside() string {
+	var b strings.Builder
+	for _, v := range c.Refused {
+		fmt.Fprintf(&b, "; refused %s: %s (%s)", v.Key, v.Rule, v.Reason)
+	}
+	for _, v := range c.Lost {
+		fmt.Fprintf(&b, "; lost %s: %s", v.Key, v.Reason)
+	}
+	return b.String()
+}
+
 // TwoStep reports whether mastership is handed over from the data holder.
 func (c Choice) TwoStep() bool { return c.DataHolder != c.Promote }
 

@@ -9,8 +9,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigil-db/vigil/pkg/candidate"
 	"github.com/vigil-db/vigil/pkg/coord"
@@ -182,14 +180,8 @@ func (s *Service) beginOperation(ctx context.Context, ref clusterRef, op, by str
 		return nil, err
 	}
 	log := s.log.With("cluster", ref.name, "operation", op, "requested_by", by)
-	now := time.Now()
-	rec := &recoveryv1.Recovery{
-		Id: newID(), Analysis: op, Cluster: ref.name, ClusterAlias: ref.alias, FailedInstance: ref.master.Proto(),
-		FencingToken: lock.Token(), StartedBy: by, Process: s.cfg.Name, Planned: planned,
-		Outcome:   recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING,
-		StartedAt: timestamppb.New(now),
-		Phases:    []*recoveryv1.RecoveryPhase{{Name: "lock", Took: durationpb.New(now.Sub(lockStart))}},
-	}
+	rec := s.newRecord(lock, lockStart, by, nil)
+	rec.Analysis, rec.Cluster, rec.ClusterAlias, rec.FailedInstance, rec.Planned = op, ref.name, ref.alias, ref.master.Proto(), planned
 	release := func() { s.unlock(ctx, lock, log) }
 	return &operation{run: failover.NewRun(rec, lock, s.mysql, s.bounds(), s.store.SaveRecovery, log), log: log, release: release}, nil
 }

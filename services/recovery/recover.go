@@ -55,13 +55,7 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 		log.Error("cluster lock not taken: recovery not attempted", "err", err)
 		return
 	}
-	defer func() {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := lock.Unlock(uctx); err != nil {
-			log.Warn("cluster lock not released; its lease will expire", "err", err)
-		}
-	}()
+	defer s.unlock(ctx, lock, log)
 
 	prior, _, err := s.store.ListRecoveries(ctx, store.RecoveryFilter{DetectionID: d.GetId()})
 	if err != nil {
@@ -87,15 +81,7 @@ func (s *Service) handle(ctx context.Context, d *analyzerv1.Detection) {
 		return // already recovered, failed, or dry-run: once per detection
 	}
 
-	now := time.Now()
-	rec := &recoveryv1.Recovery{
-		Id: newID(), DetectionId: d.GetId(), Analysis: d.GetCode(),
-		Cluster: d.GetCluster(), ClusterAlias: d.GetClusterAlias(), FailedInstance: failed.Proto(),
-		FencingToken: lock.Token(), StartedBy: automated, Process: s.cfg.Name,
-		Outcome:   recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING,
-		StartedAt: timestamppb.New(now),
-		Phases:    []*recoveryv1.RecoveryPhase{{Name: "lock", Took: durationpb.New(now.Sub(lockStart))}},
-	}
+	rec := s.newRecord(lock, lockStart, automated, d)
 	run := failover.NewRun(rec, lock, s.mysql, s.bounds(), s.store.SaveRecovery, log)
 
 	if len(prior) == 0 {
@@ -340,6 +326,21 @@ func (s *Service) lockCluster(ctx context.Context, cluster string) (coord.Lock, 
 	}
 	s.sessionMu.Unlock()
 	return sess.Lock(ctx, "clusters/"+cluster)
+}
+
+// newRecord starts the record of a recovery or operation that took lock,
+// having asked for it at lockStart, for the detection d (nil for a planned
+// or forced operation).
+func (s *Service) newRecord(lock coord.Lock, lockStart time.Time, by string, d *analyzerv1.Detection) *recoveryv1.Recovery {
+	now := time.Now()
+	return &recoveryv1.Recovery{
+		Id: newID(), DetectionId: d.GetId(), Analysis: d.GetCode(),
+		Cluster: d.GetCluster(), ClusterAlias: d.GetClusterAlias(), FailedInstance: d.GetInstance(),
+		FencingToken: lock.Token(), StartedBy: by, Process: s.cfg.Name,
+		Outcome:   recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING,
+		StartedAt: timestamppb.New(now),
+		Phases:    []*recoveryv1.RecoveryPhase{{Name: "lock", Took: durationpb.New(now.Sub(lockStart))}},
+	}
 }
 
 func newID() string {

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/vigil-db/vigil/pkg/topology"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
@@ -39,15 +36,7 @@ func (s *Service) RecoverInstance(ctx context.Context, failed, designated topolo
 	log := s.log.With("cluster", d.GetCluster(), "instance", failed.String(), "analysis", d.GetCode(), "detection_id", d.GetId(), "requested_by", by)
 	defer s.unlock(ctx, lock, log)
 
-	now := time.Now()
-	rec := &recoveryv1.Recovery{
-		Id: newID(), DetectionId: d.GetId(), Analysis: d.GetCode(),
-		Cluster: d.GetCluster(), ClusterAlias: d.GetClusterAlias(), FailedInstance: failed.Proto(),
-		FencingToken: lock.Token(), StartedBy: by, Process: s.cfg.Name,
-		Outcome:   recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING,
-		StartedAt: timestamppb.New(now),
-		Phases:    []*recoveryv1.RecoveryPhase{{Name: "lock", Took: durationpb.New(now.Sub(lockStart))}},
-	}
+	rec := s.newRecord(lock, lockStart, by, d)
 	op := &operation{run: failover.NewRun(rec, lock, s.mysql, s.bounds(), s.store.SaveRecovery, log), log: log}
 	run := op.run
 	run.Phase("recheck")

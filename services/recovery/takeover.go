@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigil-db/vigil/pkg/candidate"
@@ -93,14 +92,8 @@ func (s *Service) masterTakeover(ctx context.Context, op *operation, ref cluster
 
 // describeTakeover is the audit text of a takeover's successor choice.
 func describeTakeover(c candidate.Choice, err error) string {
-	var b strings.Builder
 	if err != nil {
-		b.WriteString(err.Error())
-	} else {
-		fmt.Fprintf(&b, "hand over to %s", c.Promote)
+		return err.Error() + c.SetAside()
 	}
-	for _, v := range c.Refused {
-		fmt.Fprintf(&b, "; refused %s: %s (%s)", v.Key, v.Rule, v.Reason)
-	}
-	return b.String()
+	return "hand over to " + c.Promote.String() + c.SetAside()
 }

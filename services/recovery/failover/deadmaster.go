@@ -247,13 +247,7 @@ func describeChoice(c candidate.Choice, err error) string {
 			fmt.Fprintf(&b, " after it catches up from %s, which has the most data", c.DataHolder)
 		}
 	}
-	for _, v := range c.Refused {
-		fmt.Fprintf(&b, "; refused %s: %s (%s)", v.Key, v.Rule, v.Reason)
-	}
-	for _, v := range c.Lost {
-		fmt.Fprintf(&b, "; lost %s: %s", v.Key, v.Reason)
-	}
-	return b.String()
+	return b.String() + c.SetAside()
 }
 
 // defaultChannel returns a snapshot's default replication channel, or nil.
