@@ -235,34 +235,33 @@ func TestDiscoveryServiceGRPC(t *testing.T) {
 // watching every instance of it and the analyzer drops the cluster.
 func TestForgetCluster(t *testing.T) {
 	s, topo := apiStack(t)
-	ctx := ctxT(t)
 	eventually(t, 10*time.Second, "cluster stored", func() error {
-		_, err := s.discovery.ForgetCluster(ctx, &discoveryv1.ForgetClusterRequest{Cluster: "no-such-cluster"})
+		_, err := s.discovery.ForgetCluster(ctxT(t), &discoveryv1.ForgetClusterRequest{Cluster: "no-such-cluster"})
 		if status.Code(err) != codes.NotFound {
 			return fmt.Errorf("unknown cluster: %v, want NotFound", err)
 		}
-		if _, err := s.topology.GetCluster(ctx, &topologyv1.GetClusterRequest{Cluster: "orders"}); err != nil {
+		if _, err := s.topology.GetCluster(ctxT(t), &topologyv1.GetClusterRequest{Cluster: "orders"}); err != nil {
 			return err
 		}
 		return nil
 	})
-	if _, err := s.discovery.ForgetCluster(ctx, &discoveryv1.ForgetClusterRequest{Cluster: " "}); status.Code(err) != codes.InvalidArgument {
+	if _, err := s.discovery.ForgetCluster(ctxT(t), &discoveryv1.ForgetClusterRequest{Cluster: " "}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("empty cluster: %v, want InvalidArgument", err)
 	}
 	// Discovery forgets the members the analyzer last stored.
-	eventually(t, 10*time.Second, "cluster stored whole", func() error {
-		st, err := postgres.Open(ctx, s.cfg.Store)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		clusters, err := st.ListClusters(ctx)
+	st, err := postgres.Open(ctxT(t), s.cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eventually(t, 15*time.Second, "cluster stored whole", func() error {
+		clusters, err := st.ListClusters(ctxT(t))
 		if err != nil || len(clusters) != 1 || len(clusters[0].Members) != len(topo.Instances()) {
 			return fmt.Errorf("stored clusters %v, %v", clusters, err)
 		}
 		return nil
 	})
-	resp, err := s.discovery.ForgetCluster(ctx, &discoveryv1.ForgetClusterRequest{Cluster: "orders"})
+	resp, err := s.discovery.ForgetCluster(ctxT(t), &discoveryv1.ForgetClusterRequest{Cluster: "orders"})
 	if err != nil || len(resp.GetForgotten()) != len(topo.Instances()) {
 		t.Fatalf("ForgetCluster = %v, %v; want the %d instances", resp, err, len(topo.Instances()))
 	}
@@ -270,13 +269,13 @@ func TestForgetCluster(t *testing.T) {
 		t.Errorf("forgotten not ordered: %v", resp.GetForgotten())
 	}
 	eventually(t, 10*time.Second, "cluster gone from the analyzer", func() error {
-		_, err := s.topology.GetCluster(ctx, &topologyv1.GetClusterRequest{Cluster: "orders"})
+		_, err := s.topology.GetCluster(ctxT(t), &topologyv1.GetClusterRequest{Cluster: "orders"})
 		if status.Code(err) != codes.NotFound {
 			return fmt.Errorf("GetCluster after ForgetCluster: %v", err)
 		}
 		return nil
 	})
-	if _, err := s.discovery.ProbeNow(ctx, &discoveryv1.ProbeNowRequest{Instances: []*topologyv1.InstanceKey{key(topo.Master().Key)}}); status.Code(err) == codes.OK {
+	if _, err := s.discovery.ProbeNow(ctxT(t), &discoveryv1.ProbeNowRequest{Instances: []*topologyv1.InstanceKey{key(topo.Master().Key)}}); status.Code(err) == codes.OK {
 		t.Error("a forgotten master is still watched")
 	}
 }
