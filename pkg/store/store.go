@@ -47,9 +47,19 @@ type Store interface {
 	// GetInstance returns one instance, or an error wrapping ErrNotFound.
 	GetInstance(ctx context.Context, key topology.InstanceKey) (Instance, error)
 
-	// DeleteInstance forgets one instance, or returns an error wrapping
-	// ErrNotFound when it is not stored.
+	// DeleteInstance forgets one instance, stored or only registered, or
+	// returns an error wrapping ErrNotFound when it is neither.
 	DeleteInstance(ctx context.Context, key topology.InstanceKey) error
+
+	// RegisterInstances records instances discovery learned of, whether or
+	// not they were probed yet, so that the discovery member that owns
+	// each finds it. Registering a known instance changes nothing. An
+	// invalid key refuses the whole batch with ErrInvalidArgument.
+	RegisterInstances(ctx context.Context, keys []topology.InstanceKey) error
+
+	// ListInstanceKeys returns the key of every known instance, stored or
+	// only registered, ordered by host, then port.
+	ListInstanceKeys(ctx context.Context) ([]topology.InstanceKey, error)
 
 	// ReplaceClusters replaces the whole set of clusters and the instances'
 	// cluster assignment in one transaction: stored instances listed as

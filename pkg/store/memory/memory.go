@@ -30,6 +30,8 @@ type Store struct {
 	detections map[string]*analyzerv1.Detection
 	downtimes  map[topology.InstanceKey]store.Downtime
 	candidates map[topology.InstanceKey]store.Candidate
+	// registered holds the instances registered by key alone.
+	registered map[topology.InstanceKey]bool
 	// recoveryRows holds the recovery audit; recoveries is the global switch.
 	recoveryRows map[string]*recoveryv1.Recovery
 }
@@ -44,6 +46,7 @@ func New() *Store {
 		detections:   make(map[string]*analyzerv1.Detection),
 		downtimes:    make(map[topology.InstanceKey]store.Downtime),
 		candidates:   make(map[topology.InstanceKey]store.Candidate),
+		registered:   make(map[topology.InstanceKey]bool),
 		recoveryRows: make(map[string]*recoveryv1.Recovery),
 	}
 }
@@ -113,10 +116,12 @@ func (s *Store) DeleteInstance(ctx context.Context, key topology.InstanceKey) er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.instances[key]; !ok {
+	_, stored := s.instances[key]
+	if !stored && !s.registered[key] {
 		return fmt.Errorf("delete instance %s: %w", key, store.ErrNotFound)
 	}
 	delete(s.instances, key)
+	delete(s.registered, key)
 	return nil
 }
 

@@ -109,11 +109,21 @@ func (s *Store) GetInstance(ctx context.Context, key topology.InstanceKey) (stor
 
 // DeleteInstance implements store.Store.
 func (s *Store) DeleteInstance(ctx context.Context, key topology.InstanceKey) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM instances WHERE host = $1 AND port = $2`, key.Host, int32(key.Port))
+	var deleted int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, table := range []string{"instances", "known_instances"} {
+			tag, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE host = $1 AND port = $2`, key.Host, int32(key.Port))
+			if err != nil {
+				return err
+			}
+			deleted += tag.RowsAffected()
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("delete instance %s: %w", key, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if deleted == 0 {
 		return fmt.Errorf("delete instance %s: %w", key, store.ErrNotFound)
 	}
 	return nil

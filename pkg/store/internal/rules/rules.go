@@ -111,3 +111,13 @@ func Assignments(clusters []store.Cluster) (map[topology.InstanceKey]string, err
 	}
 	return memberOf, nil
 }
+
+// ValidKeys checks the keys given to RegisterInstances.
+func ValidKeys(keys []topology.InstanceKey) error {
+	for i, k := range keys {
+		if err := k.Validate(); err != nil {
+			return fmt.Errorf("%w: keys[%d]: %w", store.ErrInvalidArgument, i, err)
+		}
+	}
+	return nil
+}
