@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
@@ -134,7 +135,10 @@ func (f *fakeTopology) GetInstance(ctx context.Context, req *topologyv1.GetInsta
 	if err := f.log.record(ctx, req); err != nil {
 		return nil, err
 	}
-	return &topologyv1.GetInstanceResponse{Instance: &topologyv1.Instance{Key: req.GetInstance()}}, nil
+	return &topologyv1.GetInstanceResponse{Instance: &topologyv1.Instance{Key: req.GetInstance(), Observers: []*topologyv1.Observer{
+		{MemberId: "d1", Domain: "dc1", ProbeFinished: timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), Reachable: true},
+		{MemberId: "d2", ProbeFinished: timestamppb.New(time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)), Error: "connection refused"},
+	}}}, nil
 }
 
 func (f *fakeTopology) GetMaster(ctx context.Context, req *topologyv1.GetMasterRequest) (*topologyv1.GetMasterResponse, error) {
@@ -185,6 +189,17 @@ func (f *fakeDiscovery) ForgetCluster(ctx context.Context, req *discoveryv1.Forg
 		return nil, err
 	}
 	return &discoveryv1.ForgetClusterResponse{Forgotten: []*topologyv1.InstanceKey{key("db1", 3306), key("db2", 3306)}}, nil
+}
+
+func (f *fakeDiscovery) ListMembers(ctx context.Context, req *discoveryv1.ListMembersRequest) (*discoveryv1.ListMembersResponse, error) {
+	if err := f.log.record(ctx, req); err != nil {
+		return nil, err
+	}
+	return &discoveryv1.ListMembersResponse{AnsweredBy: "d1", Coordinated: true, Members: []*discoveryv1.Member{
+		{MemberId: "d1", Domain: "dc1", Addr: "10.0.0.1:7101", ReplicationFactor: 2, OwnedInstances: 12,
+			LeaseTtl: durationpb.New(5 * time.Second), LastHeartbeat: timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))},
+		{MemberId: "d2", Addr: "10.0.0.2:7101", ReplicationFactor: 2, OwnedInstances: 11, LeaseTtl: durationpb.New(5 * time.Second)},
+	}}, nil
 }
 
 type fakeRecovery struct {

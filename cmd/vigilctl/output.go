@@ -122,6 +122,14 @@ func instanceString(k *topologyv1.InstanceKey) string {
 	return keyString(k)
 }
 
+// orDash returns s, or "-" when it is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // timeString renders a timestamp as RFC 3339 in UTC, or "-" when missing.
 func timeString(ts *timestamppb.Timestamp) string {
 	if ts == nil {

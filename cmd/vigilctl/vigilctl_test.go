@@ -245,6 +245,22 @@ func TestCommands(t *testing.T) {
 			reqs:      []proto.Message{&discoveryv1.ForgetClusterRequest{Cluster: "main"}},
 		},
 		{
+			name:      "members",
+			spellings: [][]string{{"members"}, {"discovery-members"}, {"-c", "members"}},
+			want: "MEMBER  DOMAIN  ADDRESS        OWNED  R  LEASE TTL  LAST HEARTBEAT\n" +
+				"d1      dc1     10.0.0.1:7101  12     2  5s         2026-01-02T03:04:05Z\n" +
+				"d2      -       10.0.0.2:7101  11     2  5s         -\n",
+			reqs: []proto.Message{&discoveryv1.ListMembersRequest{}},
+		},
+		{
+			name:      "observers",
+			spellings: [][]string{{"observers", "-i", "db4:3307"}, {"observers", "db4:3307"}},
+			want: "MEMBER  DOMAIN  PROBED                SAW\n" +
+				"d1      dc1     2026-01-02T03:04:05Z  reachable\n" +
+				"d2      -       2026-01-02T03:04:06Z  unreachable: connection refused\n",
+			reqs: []proto.Message{&topologyv1.GetInstanceRequest{Instance: key("db4", 3307)}},
+		},
+		{
 			name:      "audit-recovery",
 			spellings: [][]string{{"audit-recovery", "--cluster", "db1:3306"}, {"-c", "audit-recovery", "-alias", "db1:3306"}},
 			want:      "2026-01-02T03:04:05Z rec-1 DeadMaster db1:3306 -> db2:3306 SUCCEEDED: db1:3306 replaced by db2:3306\n",
@@ -559,7 +575,7 @@ func TestEveryCommandIsTested(t *testing.T) {
 	tested := []string{
 		"clusters", "clusters-alias", "cluster-info", "topology", "topology-tabulated", "instance",
 		"which-master", "which-replicas", "which-broken-replicas", "which-cluster", "which-cluster-alias",
-		"which-cluster-master", "which-cluster-instances", "all-instances", "search", "discover", "forget", "forget-cluster",
+		"which-cluster-master", "which-cluster-instances", "all-instances", "search", "discover", "forget", "forget-cluster", "members", "observers",
 		"check-global-recoveries", "disable-global-recoveries", "enable-global-recoveries",
 		"replication-analysis", "audit-failure-detection", "detection-events", "begin-downtime", "end-downtime",
 		"downtimed", "audit-recovery", "recovery-steps", "blocked-recoveries", "ack-cluster-recoveries", "ack-all-recoveries",

@@ -78,7 +78,7 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 		}
 		a.store = st
 	}
-	if cfg.Runs(Recovery) {
+	if cfg.Runs(Discovery) || cfg.Runs(Analyzer) || cfg.Runs(Recovery) {
 		c, err := coordbackend.Open(cfg.Coordinator)
 		if err != nil {
 			closeAll(listeners)
@@ -138,14 +138,14 @@ func (a *App) startService(ctx context.Context, name string, cfg Config, creds m
 	var run func(context.Context) error
 	switch name {
 	case Discovery:
-		svc, err := discovery.New(cfg.Discovery, discovery.Deps{Store: a.store, Credentials: creds, Logger: a.log})
+		svc, err := discovery.New(cfg.Discovery, discovery.Deps{Store: a.store, Coordinator: a.coord, Credentials: creds, Logger: a.log})
 		if err != nil {
 			lis.Close()
 			return err
 		}
 		run = grpcService(svc, lis)
 	case Analyzer:
-		svc, err := analyzer.New(cfg.Analyzer, analyzer.Deps{Store: a.store, Logger: a.log})
+		svc, err := analyzer.New(cfg.Analyzer, analyzer.Deps{Store: a.store, Coordinator: a.coord, Logger: a.log})
 		if err != nil {
 			lis.Close()
 			return err

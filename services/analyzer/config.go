@@ -14,6 +14,7 @@ type Config struct {
 	// ListenAddr is the gRPC address.
 	ListenAddr string `yaml:"listen"`
 	// DiscoveryAddrs are the gRPC addresses of every discovery member.
+	// Empty: follow the members registered on the coordinator.
 	DiscoveryAddrs []string `yaml:"discovery_addrs"`
 	// Name identifies this analyzer to discovery, for logs.
 	Name string `yaml:"name"`
@@ -81,9 +82,6 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.ListenAddr == "" {
 		errs = append(errs, errors.New("analyzer.listen: empty"))
-	}
-	if len(c.DiscoveryAddrs) == 0 {
-		errs = append(errs, errors.New("analyzer.discovery_addrs: no discovery member to follow"))
 	}
 	for i, a := range c.DiscoveryAddrs {
 		if a == "" {

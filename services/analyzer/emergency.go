@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,31 +61,43 @@ func (s *Service) emergency(ctx context.Context, problems []analysis.Problem, ch
 	}
 }
 
-// probeNow asks every discovery member to probe keys now; the snapshots come
-// back over the streams like any other.
+// probeNow asks the discovery members that own keys to probe them now; the
+// snapshots come back over the streams like any other.
 func (s *Service) probeNow(ctx context.Context, keys []topology.InstanceKey) {
 	ctx, cancel := context.WithTimeout(ctx, emergencyTimeout)
 	defer cancel()
-	req := &discoveryv1.ProbeNowRequest{Instances: protoKeys(keys)}
-	for _, c := range s.discovery {
-		if _, err := c.ProbeNow(ctx, req); err != nil && ctx.Err() == nil {
-			s.log.Warn("emergency read failed", "instance", keys[0].String(), "err", err)
+	for addr, owned := range s.sources.route(keys) {
+		c, ok := s.sources.client(addr)
+		if !ok {
+			continue
+		}
+		if _, err := c.ProbeNow(ctx, &discoveryv1.ProbeNowRequest{Instances: protoKeys(owned)}); err != nil && ctx.Err() == nil {
+			s.log.Warn("emergency read failed", "instance", keys[0].String(), "source", addr, "err", err)
 		}
 	}
 }
 
 // restartReplication restarts the IO thread of the replicas of an
 // unreachable master whose replicas all lag: a replica that then cannot
-// reconnect says so, and the verdict follows.
+// reconnect says so, and the verdict follows. One member restarts each
+// replica: its first owner, or the first member that can.
 func (s *Service) restartReplication(ctx context.Context, master topology.InstanceKey, replicas []topology.InstanceKey) {
 	ctx, cancel := context.WithTimeout(ctx, emergencyTimeout)
 	defer cancel()
-	req := &discoveryv1.RestartReplicationIORequest{Instances: protoKeys(replicas)}
-	for _, c := range s.discovery {
-		resp, err := c.RestartReplicationIO(ctx, req)
+	pending := slices.Clone(replicas)
+	for addr, owned := range s.sources.route(replicas) {
+		if len(pending) == 0 {
+			break
+		}
+		owned = slices.DeleteFunc(slices.Clone(owned), func(k topology.InstanceKey) bool { return !slices.Contains(pending, k) })
+		c, ok := s.sources.client(addr)
+		if !ok || len(owned) == 0 {
+			continue
+		}
+		resp, err := c.RestartReplicationIO(ctx, &discoveryv1.RestartReplicationIORequest{Instances: protoKeys(owned)})
 		if err != nil {
 			if ctx.Err() == nil {
-				s.log.Warn("restarting replication failed", "instance", master.String(), "err", err)
+				s.log.Warn("restarting replication failed", "instance", master.String(), "source", addr, "err", err)
 			}
 			continue
 		}
@@ -93,7 +106,7 @@ func (s *Service) restartReplication(ctx context.Context, master topology.Instan
 				s.log.Warn("restarting replication failed", "instance", keyText(r.GetInstance()), "err", r.GetError())
 			}
 		}
-		break // one member restarting is enough
+		pending = slices.DeleteFunc(pending, func(k topology.InstanceKey) bool { return slices.Contains(owned, k) })
 	}
 	s.log.Info("restarted replication to force a verdict", "instance", master.String(), "replicas", len(replicas))
 	s.probeNow(ctx, append([]topology.InstanceKey{master}, replicas...))

@@ -18,7 +18,7 @@ import (
 // every cluster on each safety pass (validity also lapses with time alone: a
 // hung probe sends nothing).
 func (s *Service) analysisLoop(ctx context.Context) {
-	for s.state.SyncedOnce() < len(s.cfg.DiscoveryAddrs) {
+	for !s.synced() {
 		select {
 		case <-s.state.Changed():
 		case <-ctx.Done():
@@ -27,7 +27,7 @@ func (s *Service) analysisLoop(ctx context.Context) {
 	}
 	s.analyzeAll(ctx)
 	close(s.ready)
-	s.log.Info("analyzer ready", "discovery_members", len(s.cfg.DiscoveryAddrs), "instances", s.state.Len())
+	s.log.Info("analyzer ready", "discovery_members", len(s.sources.addrs()), "instances", s.state.Len())
 
 	tick := time.NewTicker(s.cfg.SafetyPassInterval)
 	defer tick.Stop()
@@ -64,7 +64,12 @@ func (s *Service) analyzeChanged(ctx context.Context) {
 	}
 }
 
+// releasedKeep is how long an instance released by its member stays
+// without any member observing it before it is dropped.
+const releasedKeep = 30 * time.Second
+
 func (s *Service) analyzeAll(ctx context.Context) {
+	s.state.PruneReleased(time.Now().Add(-releasedKeep))
 	s.state.TakeDirty()
 	v := s.state.View()
 	now := time.Now()

@@ -6,18 +6,19 @@ package analyzer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 
+	"github.com/vigil-db/vigil/pkg/coord"
 	"github.com/vigil-db/vigil/pkg/fanout"
-	"github.com/vigil-db/vigil/pkg/grpcx"
+	"github.com/vigil-db/vigil/pkg/shard"
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/topology"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
@@ -25,7 +26,6 @@ import (
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 	"github.com/vigil-db/vigil/services/analyzer/analysis"
 	"github.com/vigil-db/vigil/services/analyzer/detect"
-	"github.com/vigil-db/vigil/services/analyzer/feed"
 	"github.com/vigil-db/vigil/services/analyzer/view"
 )
 
@@ -39,8 +39,11 @@ type Store interface {
 
 // Deps are the service's collaborators.
 type Deps struct {
-	Store  Store
-	Logger *slog.Logger
+	Store Store
+	// Coordinator is where discovery members register; the analyzer
+	// follows them when no discovery_addrs are configured.
+	Coordinator coord.Coordinator
+	Logger      *slog.Logger
 }
 
 // Service is one analyzer process.
@@ -61,9 +64,11 @@ type Service struct {
 	// analyzer knows too little to answer (an empty answer means healthy).
 	ready chan struct{}
 
-	// discovery holds a client per discovery member, for emergency reads.
-	discovery []discoveryv1.DiscoveryServiceClient
-	throttle  *throttle
+	// sources are the discovery members followed, with a client each for
+	// emergency reads.
+	sources  *sources
+	coord    coord.Coordinator
+	throttle *throttle
 	// background runs the emergency reads and restarts; Run waits for it.
 	background sync.WaitGroup
 
@@ -86,6 +91,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if len(cfg.DiscoveryAddrs) == 0 && deps.Coordinator == nil {
+		return nil, errors.New("analyzer.discovery_addrs: empty, and no coordinator to find the discovery members on")
+	}
 	s := &Service{
 		cfg:      cfg,
 		store:    deps.Store,
@@ -96,6 +104,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		stopping: make(chan struct{}),
 		ready:    make(chan struct{}),
 		throttle: newThrottle(),
+		coord:    deps.Coordinator,
+		sources: &sources{static: cfg.DiscoveryAddrs, clients: map[string]discoveryv1.DiscoveryServiceClient{},
+			feeds: map[string]context.CancelFunc{}},
 		warnings: make(map[string][]analysis.Warning),
 		held:     make(map[string]*heldCluster),
 	}
@@ -119,8 +130,7 @@ func (s *Service) Ready() <-chan struct{} { return s.ready }
 
 // NotReady says why the analyzer cannot answer yet.
 func (s *Service) NotReady() error {
-	return fmt.Errorf("analyzer is not ready: synced with %d of %d discovery members (%s); an answer now would be incomplete",
-		s.state.SyncedOnce(), len(s.cfg.DiscoveryAddrs), strings.Join(s.cfg.DiscoveryAddrs, ", "))
+	return fmt.Errorf("analyzer is not ready: %s; an answer now would be incomplete", s.describeSources())
 }
 
 // Run loads the active detections, follows every discovery member,
@@ -131,26 +141,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	defer s.background.Wait()
+	defer s.sources.wg.Wait()
 	defer wg.Wait()
-	for _, addr := range s.cfg.DiscoveryAddrs {
-		conn, err := grpcx.Dial(addr)
-		if err != nil {
-			return fmt.Errorf("analyzer: %w", err)
-		}
-		defer conn.Close()
-		client := discoveryv1.NewDiscoveryServiceClient(conn)
-		s.discovery = append(s.discovery, client)
-		f := &feed.Feed{
-			Source:     addr,
-			Client:     client,
-			Subscriber: s.cfg.Name,
-			Sink:       s.state,
-			Log:        s.log,
-			MinBackoff: s.cfg.ReconnectMin,
-			MaxBackoff: s.cfg.ReconnectMax,
-		}
-		wg.Go(func() { _ = f.Run(ctx) })
+	if len(s.cfg.DiscoveryAddrs) == 0 {
+		s.sources.view = shard.Follow(ctx, s.coord)
 	}
+	wg.Go(func() { s.followSources(ctx) })
 	wg.Go(func() {
 		<-ctx.Done()
 		close(s.stopping)

@@ -43,6 +43,27 @@ type Config struct {
 	// LivenessWatch keeps one connection to every server with replicas,
 	// so that a crash is seen the moment the connection drops.
 	LivenessWatch bool `yaml:"liveness_watch"`
+	// AdvertiseAddr is the gRPC address this member registers for the
+	// analyzers to reach it at; defaults to ListenAddr.
+	AdvertiseAddr string `yaml:"advertise_addr"`
+	// ReplicationFactor is how many members probe each instance. Each
+	// member probes the instances it owns by rendezvous hashing over the
+	// live members, spread over distinct failure domains when possible.
+	ReplicationFactor int `yaml:"replication_factor"`
+	// MembershipTTL is the time to live of the member's registration: a
+	// member that stops renewing it is taken for gone after this long.
+	MembershipTTL time.Duration `yaml:"membership_ttl"`
+	// RegistryRefresh is how often the shared registry of known instances
+	// is read, to find the instances other members discovered.
+	RegistryRefresh time.Duration `yaml:"registry_refresh"`
+}
+
+// advertiseAddr is the address the member registers.
+func (c Config) advertiseAddr() string {
+	if c.AdvertiseAddr != "" {
+		return c.AdvertiseAddr
+	}
+	return c.ListenAddr
 }
 
 // Classification holds the queries (first column of the first row) and host
@@ -77,6 +98,10 @@ func DefaultConfig() Config {
 		StreamBuffer:     10000,
 		CandidateRefresh: time.Second,
 		LivenessWatch:    true,
+
+		ReplicationFactor: 1,
+		MembershipTTL:     5 * time.Second,
+		RegistryRefresh:   time.Second,
 	}
 }
 
@@ -106,6 +131,15 @@ func (c Config) Validate() error {
 	}
 	if c.CandidateRefresh <= 0 {
 		errs = append(errs, fmt.Errorf("discovery.candidate_refresh: %s must be above 0", c.CandidateRefresh))
+	}
+	if c.ReplicationFactor < 1 {
+		errs = append(errs, fmt.Errorf("discovery.replication_factor: %d must be at least 1", c.ReplicationFactor))
+	}
+	if c.MembershipTTL < time.Second {
+		errs = append(errs, fmt.Errorf("discovery.membership_ttl: %s is below 1s", c.MembershipTTL))
+	}
+	if c.RegistryRefresh <= 0 {
+		errs = append(errs, fmt.Errorf("discovery.registry_refresh: %s must be above 0", c.RegistryRefresh))
 	}
 	for i, p := range c.Classification.PromotionRulePatterns {
 		if _, err := regexp.Compile(p.Pattern); err != nil {

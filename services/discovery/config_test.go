@@ -3,6 +3,7 @@ package discovery
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-db/vigil/pkg/mysql"
 )
@@ -13,11 +14,15 @@ func TestConfigValidateNamesEverySetting(t *testing.T) {
 	}
 	c := DefaultConfig()
 	c.CandidateRefresh = 0
+	c.ReplicationFactor = 0
+	c.MembershipTTL = 100 * time.Millisecond
+	c.RegistryRefresh = 0
 	c.Seeds = []string{"db1"}
 	c.Classification.PromotionRulePatterns = []mysql.PromotionRulePattern{{Pattern: "(", Rule: "prefer"}}
 	err := c.Validate()
 	for _, want := range []string{
-		"discovery.candidate_refresh", "discovery.seeds[0]", "discovery.classification.promotion_rule_patterns[0].pattern",
+		"discovery.candidate_refresh", "discovery.replication_factor", "discovery.membership_ttl", "discovery.registry_refresh",
+		"discovery.seeds[0]", "discovery.classification.promotion_rule_patterns[0].pattern",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %q", err, want)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/store"
@@ -67,7 +68,10 @@ func (h *server) StreamSnapshots(req *discoveryv1.StreamSnapshotsRequest, stream
 		select {
 		case e := <-sub.Events():
 			msg := &discoveryv1.StreamSnapshotsResponse{Event: &discoveryv1.StreamSnapshotsResponse_Snapshot{Snapshot: e.Value}}
-			if e.Removed {
+			switch {
+			case e.Removed && e.Value != nil:
+				msg.Event = &discoveryv1.StreamSnapshotsResponse_Released{Released: e.Key.Proto()}
+			case e.Removed:
 				msg.Event = &discoveryv1.StreamSnapshotsResponse_Forgotten{Forgotten: e.Key.Proto()}
 			}
 			if err := stream.Send(msg); err != nil {
@@ -85,7 +89,7 @@ func (h *server) StreamSnapshots(req *discoveryv1.StreamSnapshotsRequest, stream
 
 func (h *server) ProbeNow(ctx context.Context, req *discoveryv1.ProbeNowRequest) (*discoveryv1.ProbeNowResponse, error) {
 	s := h.svc
-	keys, err := requestKeys(req.GetInstances(), s.poller.Has)
+	keys, err := requestKeys(req.GetInstances(), s.isKnown)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +102,8 @@ func (h *server) ProbeNow(ctx context.Context, req *discoveryv1.ProbeNowRequest)
 }
 
 // requestKeys validates the instance list of a ProbeNow or restart request:
-// every key well formed and every instance watched by this member. It checks
+// every key well formed and every instance known (any member may read an
+// instance on demand; only its owners stream its snapshots). It checks
 // the whole list before the caller touches any instance, so a request naming
 // one unmanaged address changes nothing; DiscoverInstance is the one way to
 // add an address.
@@ -116,7 +121,7 @@ func requestKeys(instances []*topologyv1.InstanceKey, watched func(topology.Inst
 	}
 	for i, key := range keys {
 		if !watched(key) {
-			return nil, status.Errorf(codes.NotFound, "instances[%d]: instance %s is not managed by this discovery member; add it with DiscoverInstance", i, key)
+			return nil, status.Errorf(codes.NotFound, "instances[%d]: instance %s is not known to discovery; add it with DiscoverInstance", i, key)
 		}
 	}
 	return keys, nil
@@ -138,7 +143,7 @@ func (s *Service) eachBounded(keys []topology.InstanceKey, f func(i int, key top
 
 func (h *server) RestartReplicationIO(ctx context.Context, req *discoveryv1.RestartReplicationIORequest) (*discoveryv1.RestartReplicationIOResponse, error) {
 	s := h.svc
-	keys, err := requestKeys(req.GetInstances(), s.poller.Has)
+	keys, err := requestKeys(req.GetInstances(), s.isKnown)
 	if err != nil {
 		return nil, err
 	}
@@ -170,10 +175,15 @@ func (h *server) DiscoverInstance(ctx context.Context, req *discoveryv1.Discover
 	if err := s.store.SaveSnapshots(ctx, []*topologyv1.Snapshot{snap}); err != nil {
 		return nil, status.Errorf(codes.Unavailable, "discover %s: %v", key, err)
 	}
-	if s.poller.Add(key) {
+	if len(s.learn(ctx, []topology.InstanceKey{key})) > 0 {
 		s.log.Info("instance discovered", "instance", key.String(), "via", "api")
 	}
-	s.handle(snap)
+	// A member that does not own the instance leaves it to its owners,
+	// who find it in the registry.
+	if s.ownership()(key) {
+		s.poller.Add(key)
+		s.handle(snap)
+	}
 	return &discoveryv1.DiscoverInstanceResponse{Snapshot: snap}, nil
 }
 
@@ -225,4 +235,39 @@ func (h *server) ForgetCluster(ctx context.Context, req *discoveryv1.ForgetClust
 func keyOf(snap *topologyv1.Snapshot) topology.InstanceKey {
 	key, _ := topology.KeyFromProto(snap.GetKey())
 	return key
+}
+
+func (h *server) ListMembers(ctx context.Context, _ *discoveryv1.ListMembersRequest) (*discoveryv1.ListMembersResponse, error) {
+	s := h.svc
+	resp := &discoveryv1.ListMembersResponse{AnsweredBy: s.cfg.MemberID, Coordinated: s.ring != nil}
+	if s.ring == nil {
+		resp.Members = []*discoveryv1.Member{{
+			MemberId:          s.cfg.MemberID,
+			Domain:            s.cfg.Domain,
+			Addr:              s.cfg.advertiseAddr(),
+			ReplicationFactor: 1,
+			PollInterval:      durationpb.New(s.cfg.PollInterval),
+			LastHeartbeat:     timestamppb.Now(),
+			OwnedInstances:    int32(s.poller.Len()),
+		}}
+		return resp, nil
+	}
+	for _, m := range s.ring.List() {
+		pm := &discoveryv1.Member{
+			MemberId:          m.ID,
+			Domain:            m.Domain,
+			Addr:              m.Addr,
+			ReplicationFactor: int32(m.ReplicationFactor),
+			PollInterval:      durationpb.New(m.PollInterval),
+			LeaseTtl:          durationpb.New(m.LeaseTTL),
+			Joined:            timestamppb.New(m.Joined),
+			LastHeartbeat:     timestamppb.New(m.Heartbeat),
+			OwnedInstances:    int32(m.Owned),
+		}
+		if m.ID == s.cfg.MemberID {
+			pm.OwnedInstances = int32(s.poller.Len())
+		}
+		resp.Members = append(resp.Members, pm)
+	}
+	return resp, nil
 }

@@ -12,8 +12,10 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/vigil-db/vigil/pkg/coord"
 	"github.com/vigil-db/vigil/pkg/fanout"
 	"github.com/vigil-db/vigil/pkg/mysql"
+	"github.com/vigil-db/vigil/pkg/shard"
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/topology"
 	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
@@ -25,6 +27,8 @@ import (
 type Store interface {
 	SaveSnapshots(ctx context.Context, snaps []*topologyv1.Snapshot) error
 	ListInstances(ctx context.Context) ([]store.Instance, error)
+	ListInstanceKeys(ctx context.Context) ([]topology.InstanceKey, error)
+	RegisterInstances(ctx context.Context, keys []topology.InstanceKey) error
 	GetInstance(ctx context.Context, key topology.InstanceKey) (store.Instance, error)
 	DeleteInstance(ctx context.Context, key topology.InstanceKey) error
 	ListCandidates(ctx context.Context, now time.Time) ([]store.Candidate, error)
@@ -33,7 +37,10 @@ type Store interface {
 
 // Deps are the service's collaborators.
 type Deps struct {
-	Store       Store
+	Store Store
+	// Coordinator, when set, shares the probing with the other discovery
+	// members registered on it; without one this member probes everything.
+	Coordinator coord.Coordinator
 	Credentials mysql.Credentials
 	Logger      *slog.Logger
 }
@@ -42,11 +49,15 @@ type Deps struct {
 type Service struct {
 	cfg    Config
 	store  Store
+	coord  coord.Coordinator
+	ring   *shard.Ring // nil without a coordinator
 	log    *slog.Logger
 	prober *mysql.Prober
 	poller *poll.Poller
 	// hub holds the latest snapshot of every watched instance for the
-	// snapshot streams; a removal is a forgotten instance.
+	// snapshot streams. A removal with no last word is a forgotten
+	// instance; one with the latest snapshot as last word is an instance
+	// released to the members that own it now.
 	hub *fanout.Hub[topology.InstanceKey, *topologyv1.Snapshot]
 	// stopping is closed when Run's context ends, to end open streams.
 	stopping chan struct{}
@@ -62,6 +73,10 @@ type Service struct {
 	states map[topology.InstanceKey]*instanceState
 	// registered holds the promotion rules operators registered.
 	registered map[topology.InstanceKey]topologyv1.PromotionRule
+	// known holds every instance known to any member, with when it was
+	// last seen in the shared registry (zero: not registered yet). The
+	// poller watches those this member owns.
+	known map[topology.InstanceKey]time.Time
 
 	live liveness
 }
@@ -98,6 +113,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s := &Service{
 		cfg:         cfg,
 		store:       deps.Store,
+		coord:       deps.Coordinator,
 		log:         deps.Logger.With("service", "discovery"),
 		prober:      prober,
 		hub:         fanout.New[topology.InstanceKey, *topologyv1.Snapshot](cfg.StreamBuffer),
@@ -105,6 +121,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		firstProbes: newFirstPass(),
 		pending:     make(map[topology.InstanceKey]*topologyv1.Snapshot),
 		states:      make(map[topology.InstanceKey]*instanceState),
+		known:       make(map[topology.InstanceKey]time.Time),
 	}
 	s.poller = poll.New(cfg.PollInterval, cfg.Workers, prober, s.handle)
 	return s, nil
@@ -115,41 +132,53 @@ func (s *Service) Register(srv *grpc.Server) {
 	discoveryv1.RegisterDiscoveryServiceServer(srv, &server{svc: s})
 }
 
-// Run resumes from the instances in the store and the configured seeds, then
-// probes until ctx is done. Snapshots still pending are written before it
-// returns.
+// Run joins the discovery members, resumes from the instances in the store
+// and the configured seeds, then probes what it owns until ctx is done.
+// Snapshots still pending are written before it returns.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.prober.Close()
 	stored, err := s.store.ListInstances(ctx)
 	if err != nil {
 		return fmt.Errorf("discovery: resume from store: %w", err)
 	}
-	var known []topology.InstanceKey
+	keys, err := s.store.ListInstanceKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("discovery: resume from store: %w", err)
+	}
+	if err := s.join(ctx); err != nil {
+		return err
+	}
+	if s.ring != nil {
+		defer s.ring.Close()
+	}
+	now := time.Now()
 	s.mu.Lock()
 	for _, inst := range stored {
 		s.states[inst.Key] = &instanceState{lastGood: inst.LastGood}
 	}
-	s.mu.Unlock()
-	for _, inst := range stored {
-		s.poller.Add(inst.Key)
-		known = append(known, inst.Key)
+	for _, k := range keys {
+		s.known[k] = now
 	}
+	s.mu.Unlock()
+	var seeds []topology.InstanceKey
 	for _, seed := range s.cfg.Seeds {
 		key, _ := topology.ParseInstanceKey(seed) // validated in Config.Validate
-		s.poller.Add(key)
-		known = append(known, key)
+		seeds = append(seeds, key)
 	}
+	s.learn(ctx, seeds)
+	s.reconcile()
 	if err := s.refreshCandidates(ctx); err != nil {
 		s.log.Warn("registered promotion rules unreadable; probes carry the classified ones", "err", err)
 	}
-	s.firstProbes.start(known, s.cfg.PollInterval+s.cfg.ConnectTimeout+s.cfg.ReadTimeout)
-	s.log.Info("discovery started", "resumed", len(stored), "seeds", len(s.cfg.Seeds), "member", s.cfg.MemberID)
+	s.firstProbes.start(s.poller.Keys(), s.cfg.PollInterval+s.cfg.ConnectTimeout+s.cfg.ReadTimeout)
+	s.log.Info("discovery started", "known", len(keys), "owned", s.poller.Len(), "seeds", len(s.cfg.Seeds), "member", s.cfg.MemberID)
 
 	s.live.start(ctx)
 	defer s.live.wait()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.persistLoop(ctx) })
 	wg.Go(func() { s.candidateLoop(ctx) })
+	wg.Go(func() { s.membershipLoop(ctx) })
 	wg.Go(func() {
 		<-ctx.Done()
 		close(s.stopping)
@@ -190,13 +219,18 @@ func (s *Service) crawl(snap *topologyv1.Snapshot) {
 	for _, r := range snap.GetReplicas() {
 		found = append(found, r.GetKey())
 	}
+	var keys []topology.InstanceKey
 	for _, pk := range found {
-		key, err := topology.KeyFromProto(pk)
-		if err != nil {
-			continue
+		if key, err := topology.KeyFromProto(pk); err == nil {
+			keys = append(keys, key)
 		}
-		if s.poller.Add(key) {
-			s.log.Info("instance discovered", "instance", key.String(), "via", keyOf(snap).String())
+	}
+	fresh := s.learn(context.Background(), keys)
+	owns := s.ownership()
+	for _, key := range fresh {
+		s.log.Info("instance discovered", "instance", key.String(), "via", keyOf(snap).String(), "owned", owns(key))
+		if owns(key) {
+			s.poller.Add(key)
 		}
 	}
 }
@@ -204,21 +238,30 @@ func (s *Service) crawl(snap *topologyv1.Snapshot) {
 // forget stops watching key and deletes it from the store. It reports
 // whether the instance was known at all.
 func (s *Service) forget(ctx context.Context, key topology.InstanceKey) (bool, error) {
-	watched := s.poller.Remove(key)
-	s.stopWatch(key)
-	s.prober.Forget(key)
-	s.hub.Remove(key, nil)
-	s.mu.Lock()
-	delete(s.pending, key)
-	delete(s.states, key)
-	s.mu.Unlock()
+	known := s.drop(key)
 	err := s.store.DeleteInstance(ctx, key)
 	switch {
 	case err == nil:
 		return true, nil
 	case isNotFound(err):
-		return watched, nil
+		return known, nil
 	default:
-		return watched, fmt.Errorf("forget %s: %w", key, err)
+		return known, fmt.Errorf("forget %s: %w", key, err)
 	}
+}
+
+// drop forgets key here: no probe, no watch, and the analyzers told it is
+// gone. It reports whether the instance was known.
+func (s *Service) drop(key topology.InstanceKey) bool {
+	watched := s.poller.Remove(key)
+	s.stopWatch(key)
+	_ = s.prober.Forget(key)
+	s.hub.Remove(key, nil)
+	s.mu.Lock()
+	_, known := s.known[key]
+	delete(s.known, key)
+	delete(s.pending, key)
+	delete(s.states, key)
+	s.mu.Unlock()
+	return known || watched
 }

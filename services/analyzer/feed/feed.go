@@ -40,6 +40,9 @@ type Sink interface {
 	// Apply and Forget take the live changes that follow.
 	Apply(source string, snap *topologyv1.Snapshot)
 	Forget(source string, key topology.InstanceKey)
+	// Release says source no longer observes key: another member owns
+	// it now. What source said is no longer evidence; the instance stays.
+	Release(source string, key topology.InstanceKey)
 	// Disconnected says the stream broke: until it re-syncs, what source
 	// said is no longer current.
 	Disconnected(source string)
@@ -111,6 +114,10 @@ func (f *Feed) follow(ctx context.Context) (bool, error) {
 		case *discoveryv1.StreamSnapshotsResponse_Forgotten:
 			if key, err := topology.KeyFromProto(e.Forgotten); err == nil && synced {
 				f.Sink.Forget(f.Source, key)
+			}
+		case *discoveryv1.StreamSnapshotsResponse_Released:
+			if key, err := topology.KeyFromProto(e.Released); err == nil && synced {
+				f.Sink.Release(f.Source, key)
 			}
 		case *discoveryv1.StreamSnapshotsResponse_Synced:
 			if synced {

@@ -64,8 +64,9 @@ func (s *sink) Sync(_ string, in Initial) {
 func (s *sink) Apply(_ string, snap *topologyv1.Snapshot) {
 	s.record("apply " + topology.InstanceKey{Host: snap.GetKey().GetHost(), Port: uint16(snap.GetKey().GetPort())}.String())
 }
-func (s *sink) Forget(string, topology.InstanceKey) { s.record("forget") }
-func (s *sink) Disconnected(string)                 { s.record("disconnected") }
+func (s *sink) Forget(string, topology.InstanceKey)  { s.record("forget") }
+func (s *sink) Release(string, topology.InstanceKey) { s.record("release") }
+func (s *sink) Disconnected(string)                  { s.record("disconnected") }
 
 // The initial state reaches the sink in one piece, with the member's poll
 // interval: an analysis can never see a replica whose master has not

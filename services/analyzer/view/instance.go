@@ -1,6 +1,9 @@
 package view
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/vigil-db/vigil/pkg/topology"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
@@ -25,6 +28,17 @@ func (v *View) Instance(key topology.InstanceKey) (*topologyv1.Instance, bool) {
 	if !n.Master.IsZero() {
 		inst.Master = n.Master.Proto()
 	}
+	for _, o := range v.Evidence(key) {
+		inst.Observers = append(inst.Observers, &topologyv1.Observer{
+			MemberId:      o.Observer,
+			Domain:        o.Snapshot.GetObserverDomain(),
+			ProbeFinished: o.Snapshot.GetProbeFinished(),
+			Reachable:     o.Snapshot.GetReachable(),
+			ErrorClass:    o.Snapshot.GetErrorClass(),
+			Error:         o.Snapshot.GetError(),
+		})
+	}
+	slices.SortFunc(inst.Observers, func(a, b *topologyv1.Observer) int { return strings.Compare(a.GetMemberId(), b.GetMemberId()) })
 	for _, r := range n.Replicas {
 		inst.Replicas = append(inst.Replicas, r.Proto())
 	}

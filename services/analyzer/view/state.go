@@ -48,6 +48,10 @@ type instance struct {
 type received struct {
 	snap *topologyv1.Snapshot
 	at   time.Time
+	// released is set when the source stopped observing the instance: its
+	// snapshot still places the instance until an owner's arrives, but it
+	// is no evidence.
+	released bool
 }
 
 // NewState returns an empty state. aliases (cluster name to alias, from
@@ -78,9 +82,46 @@ func (s *State) applyLocked(source string, snap *topologyv1.Snapshot, now time.T
 		return
 	}
 	in := s.instanceLocked(key)
+	for other, r := range in.bySource {
+		if r.released {
+			delete(in.bySource, other) // an owner speaks now
+		}
+	}
 	in.bySource[source] = received{snap: snap, at: now}
 	s.keepIfGoodLocked(in, snap)
 	s.markLocked(key)
+}
+
+// Release records that source no longer observes key (it was given to
+// other members): what it said stops being evidence, and the instance
+// keeps its place until an owner's snapshot arrives.
+func (s *State) Release(source string, key topology.InstanceKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[key]
+	if !ok {
+		return
+	}
+	if r, ok := in.bySource[source]; ok {
+		r.released = true
+		r.at = time.Now()
+		in.bySource[source] = r
+		s.markLocked(key)
+	}
+}
+
+// PruneReleased forgets instances that were released and that no source
+// observed since before cutoff: nobody probes them any more.
+func (s *State) PruneReleased(cutoff time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, in := range s.instances {
+		for source, r := range in.bySource {
+			if r.released && r.at.Before(cutoff) {
+				s.forgetLocked(source, key)
+			}
+		}
+	}
 }
 
 // instanceLocked returns the instance of key, adding it when new.
@@ -141,11 +182,19 @@ func (s *State) Sync(source string, initial feed.Initial) {
 	s.notifyLocked() // also when there is nothing to mark: the sync is news
 }
 
-// SyncedOnce returns the number of sources whose stream synced at least once.
-func (s *State) SyncedOnce() int {
+// HasSynced reports whether source's stream synced at least once.
+func (s *State) HasSynced(source string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.syncedOnce)
+	return s.syncedOnce[source]
+}
+
+// Notify wakes whoever waits on Changed, with nothing marked: for news
+// from outside the state, such as a new source.
+func (s *State) Notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifyLocked()
 }
 
 // Disconnected marks source's stream as broken: until it re-syncs, what it
@@ -301,7 +350,7 @@ func newView(g *topology.Graph, size int) *View {
 func (s *State) addLocked(v *View, key topology.InstanceKey, in *instance) {
 	v.obs[key] = topology.Observation{Latest: in.latest(), LastGood: in.lastGood}
 	for source, r := range in.bySource {
-		if interval, ok := s.connected[source]; ok {
+		if interval, ok := s.connected[source]; ok && !r.released {
 			v.evidence[key] = append(v.evidence[key], analysis.Observation{
 				Observer: observerName(source, r.snap), Snapshot: r.snap, Received: r.at, PollInterval: interval,
 			})

@@ -116,8 +116,8 @@ func TestStateSyncReplacesWhatTheSourceSaid(t *testing.T) {
 	if _, ok := st.View().Instance(k(3)); !ok {
 		t.Error("instance another source still has was dropped")
 	}
-	if st.SyncedOnce() != 1 {
-		t.Errorf("SyncedOnce = %d, want 1", st.SyncedOnce())
+	if !st.HasSynced("d1") || st.HasSynced("d2") {
+		t.Errorf("HasSynced d1, d2 = %v, %v; want true, false", st.HasSynced("d1"), st.HasSynced("d2"))
 	}
 	st.Forget("d2", k(3))
 	st.Forget("d1", k(3))
@@ -194,5 +194,36 @@ func TestViewOfListsEachObservationOnce(t *testing.T) {
 	v := st.ViewOf([]topology.InstanceKey{k(1), k(1), k(2)}) // a cluster's master is also a member
 	if ev := v.Evidence(k(1)); len(ev) != 1 {
 		t.Errorf("evidence of 1 = %d observations, want 1", len(ev))
+	}
+}
+
+// A released instance keeps its place but gives no evidence until its new
+// owner speaks; nobody speaking for long drops it.
+func TestStateReleaseKeepsThePlaceNotTheEvidence(t *testing.T) {
+	st := NewState(nil)
+	initial := feed.Initial{Snapshots: []*topologyv1.Snapshot{snap(1, 0, 0)}, PollInterval: time.Second}
+	st.Sync("d1", initial)
+	st.Sync("d2", feed.Initial{PollInterval: time.Second})
+	st.Release("d1", k(1))
+	v := st.View()
+	if _, ok := v.Instance(k(1)); !ok {
+		t.Fatal("released instance dropped at once")
+	}
+	if ev := v.Evidence(k(1)); len(ev) != 0 {
+		t.Errorf("evidence of a released instance = %v, want none", ev)
+	}
+	st.PruneReleased(time.Now().Add(-time.Minute))
+	if st.Len() != 1 {
+		t.Fatal("released instance pruned before its time")
+	}
+	st.Apply("d2", snap(1, 0, time.Second))
+	ev := st.View().Evidence(k(1))
+	if len(ev) != 1 || ev[0].Observer != "d2" {
+		t.Errorf("evidence after the new owner spoke = %v, want d2 alone", ev)
+	}
+	st.Release("d2", k(1))
+	st.PruneReleased(time.Now().Add(time.Second))
+	if st.Len() != 0 {
+		t.Errorf("Len = %d after nobody observed the instance, want 0", st.Len())
 	}
 }

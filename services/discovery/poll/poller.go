@@ -78,6 +78,17 @@ func (p *Poller) Has(key topology.InstanceKey) bool {
 	return ok
 }
 
+// Keys returns the watched instances.
+func (p *Poller) Keys() []topology.InstanceKey {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keys := make([]topology.InstanceKey, 0, len(p.instances))
+	for k := range p.instances {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 // Len returns the number of watched instances.
 func (p *Poller) Len() int {
 	p.mu.Lock()

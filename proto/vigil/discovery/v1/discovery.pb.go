@@ -12,6 +12,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -79,6 +80,7 @@ type StreamSnapshotsResponse struct {
 	//	*StreamSnapshotsResponse_Forgotten
 	//	*StreamSnapshotsResponse_Synced
 	//	*StreamSnapshotsResponse_LastGood
+	//	*StreamSnapshotsResponse_Released
 	Event         isStreamSnapshotsResponse_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -157,6 +159,15 @@ func (x *StreamSnapshotsResponse) GetLastGood() *v1.Snapshot {
 	return nil
 }
 
+func (x *StreamSnapshotsResponse) GetReleased() *v1.InstanceKey {
+	if x != nil {
+		if x, ok := x.Event.(*StreamSnapshotsResponse_Released); ok {
+			return x.Released
+		}
+	}
+	return nil
+}
+
 type isStreamSnapshotsResponse_Event interface {
 	isStreamSnapshotsResponse_Event()
 }
@@ -183,6 +194,13 @@ type StreamSnapshotsResponse_LastGood struct {
 	LastGood *v1.Snapshot `protobuf:"bytes,4,opt,name=last_good,json=lastGood,proto3,oneof"`
 }
 
+type StreamSnapshotsResponse_Released struct {
+	// This member no longer probes the instance: another member owns it
+	// now. What this member said of it is no longer evidence, but the
+	// instance is not forgotten.
+	Released *v1.InstanceKey `protobuf:"bytes,5,opt,name=released,proto3,oneof"`
+}
+
 func (*StreamSnapshotsResponse_Snapshot) isStreamSnapshotsResponse_Event() {}
 
 func (*StreamSnapshotsResponse_Forgotten) isStreamSnapshotsResponse_Event() {}
@@ -190,6 +208,8 @@ func (*StreamSnapshotsResponse_Forgotten) isStreamSnapshotsResponse_Event() {}
 func (*StreamSnapshotsResponse_Synced) isStreamSnapshotsResponse_Event() {}
 
 func (*StreamSnapshotsResponse_LastGood) isStreamSnapshotsResponse_Event() {}
+
+func (*StreamSnapshotsResponse_Released) isStreamSnapshotsResponse_Event() {}
 
 // Synced marks the end of the initial state of a snapshot stream.
 type Synced struct {
@@ -745,20 +765,239 @@ func (x *RestartResult) GetError() string {
 	return ""
 }
 
+// ListMembersRequest asks for the live discovery members; there are few, so
+// they come in one page.
+type ListMembersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMembersRequest) Reset() {
+	*x = ListMembersRequest{}
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMembersRequest) ProtoMessage() {}
+
+func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
+func (*ListMembersRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{14}
+}
+
+// ListMembersResponse lists the live members, ordered by id.
+type ListMembersResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Members []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	// The member that answered.
+	AnsweredBy string `protobuf:"bytes,2,opt,name=answered_by,json=answeredBy,proto3" json:"answered_by,omitempty"`
+	// False when the answering member has no coordinator: it probes every
+	// instance on its own, and is the only member listed.
+	Coordinated   bool `protobuf:"varint,3,opt,name=coordinated,proto3" json:"coordinated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMembersResponse) Reset() {
+	*x = ListMembersResponse{}
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMembersResponse) ProtoMessage() {}
+
+func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
+func (*ListMembersResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListMembersResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *ListMembersResponse) GetAnsweredBy() string {
+	if x != nil {
+		return x.AnsweredBy
+	}
+	return ""
+}
+
+func (x *ListMembersResponse) GetCoordinated() bool {
+	if x != nil {
+		return x.Coordinated
+	}
+	return false
+}
+
+// Member is one live discovery member.
+type Member struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Its failure domain (data centre).
+	Domain string `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
+	// The gRPC address analyzers reach it at.
+	Addr string `protobuf:"bytes,3,opt,name=addr,proto3" json:"addr,omitempty"`
+	// How many members it wants probing each instance.
+	ReplicationFactor int32                `protobuf:"varint,4,opt,name=replication_factor,json=replicationFactor,proto3" json:"replication_factor,omitempty"`
+	PollInterval      *durationpb.Duration `protobuf:"bytes,5,opt,name=poll_interval,json=pollInterval,proto3" json:"poll_interval,omitempty"`
+	// Its lease: a member that stops renewing it is taken for gone after
+	// lease_ttl; joined is when its current lease registered it.
+	LeaseTtl *durationpb.Duration   `protobuf:"bytes,6,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	Joined   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=joined,proto3" json:"joined,omitempty"`
+	// When it last rewrote its registration, and how many instances it
+	// owned then (for the answering member itself: now).
+	LastHeartbeat  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_heartbeat,json=lastHeartbeat,proto3" json:"last_heartbeat,omitempty"`
+	OwnedInstances int32                  `protobuf:"varint,9,opt,name=owned_instances,json=ownedInstances,proto3" json:"owned_instances,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_discovery_v1_discovery_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_vigil_discovery_v1_discovery_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Member) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *Member) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *Member) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *Member) GetReplicationFactor() int32 {
+	if x != nil {
+		return x.ReplicationFactor
+	}
+	return 0
+}
+
+func (x *Member) GetPollInterval() *durationpb.Duration {
+	if x != nil {
+		return x.PollInterval
+	}
+	return nil
+}
+
+func (x *Member) GetLeaseTtl() *durationpb.Duration {
+	if x != nil {
+		return x.LeaseTtl
+	}
+	return nil
+}
+
+func (x *Member) GetJoined() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Joined
+	}
+	return nil
+}
+
+func (x *Member) GetLastHeartbeat() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastHeartbeat
+	}
+	return nil
+}
+
+func (x *Member) GetOwnedInstances() int32 {
+	if x != nil {
+		return x.OwnedInstances
+	}
+	return 0
+}
+
 var File_vigil_discovery_v1_discovery_proto protoreflect.FileDescriptor
 
 const file_vigil_discovery_v1_discovery_proto_rawDesc = "" +
 	"\n" +
-	"\"vigil/discovery/v1/discovery.proto\x12\x12vigil.discovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a vigil/topology/v1/snapshot.proto\"8\n" +
+	"\"vigil/discovery/v1/discovery.proto\x12\x12vigil.discovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a vigil/topology/v1/snapshot.proto\"8\n" +
 	"\x16StreamSnapshotsRequest\x12\x1e\n" +
 	"\n" +
 	"subscriber\x18\x01 \x01(\tR\n" +
-	"subscriber\"\x8f\x02\n" +
+	"subscriber\"\xcd\x02\n" +
 	"\x17StreamSnapshotsResponse\x129\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x1b.vigil.topology.v1.SnapshotH\x00R\bsnapshot\x12>\n" +
 	"\tforgotten\x18\x02 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyH\x00R\tforgotten\x124\n" +
 	"\x06synced\x18\x03 \x01(\v2\x1a.vigil.discovery.v1.SyncedH\x00R\x06synced\x12:\n" +
-	"\tlast_good\x18\x04 \x01(\v2\x1b.vigil.topology.v1.SnapshotH\x00R\blastGoodB\a\n" +
+	"\tlast_good\x18\x04 \x01(\v2\x1b.vigil.topology.v1.SnapshotH\x00R\blastGood\x12<\n" +
+	"\breleased\x18\x05 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyH\x00R\breleasedB\a\n" +
 	"\x05event\"o\n" +
 	"\x06Synced\x12%\n" +
 	"\x0esnapshot_count\x18\x01 \x01(\x05R\rsnapshotCount\x12>\n" +
@@ -784,14 +1023,31 @@ const file_vigil_discovery_v1_discovery_proto_rawDesc = "" +
 	"\aresults\x18\x01 \x03(\v2!.vigil.discovery.v1.RestartResultR\aresults\"a\n" +
 	"\rRestartResult\x12:\n" +
 	"\binstance\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\binstance\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error2\xb6\x06\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\x14\n" +
+	"\x12ListMembersRequest\"\x8e\x01\n" +
+	"\x13ListMembersResponse\x124\n" +
+	"\amembers\x18\x01 \x03(\v2\x1a.vigil.discovery.v1.MemberR\amembers\x12\x1f\n" +
+	"\vanswered_by\x18\x02 \x01(\tR\n" +
+	"answeredBy\x12 \n" +
+	"\vcoordinated\x18\x03 \x01(\bR\vcoordinated\"\x98\x03\n" +
+	"\x06Member\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x16\n" +
+	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x12\n" +
+	"\x04addr\x18\x03 \x01(\tR\x04addr\x12-\n" +
+	"\x12replication_factor\x18\x04 \x01(\x05R\x11replicationFactor\x12>\n" +
+	"\rpoll_interval\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fpollInterval\x126\n" +
+	"\tlease_ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\x122\n" +
+	"\x06joined\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06joined\x12A\n" +
+	"\x0elast_heartbeat\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rlastHeartbeat\x12'\n" +
+	"\x0fowned_instances\x18\t \x01(\x05R\x0eownedInstances2\xba\a\n" +
 	"\x10DiscoveryService\x12l\n" +
 	"\x0fStreamSnapshots\x12*.vigil.discovery.v1.StreamSnapshotsRequest\x1a+.vigil.discovery.v1.StreamSnapshotsResponse0\x01\x12U\n" +
 	"\bProbeNow\x12#.vigil.discovery.v1.ProbeNowRequest\x1a$.vigil.discovery.v1.ProbeNowResponse\x12y\n" +
 	"\x14RestartReplicationIO\x12/.vigil.discovery.v1.RestartReplicationIORequest\x1a0.vigil.discovery.v1.RestartReplicationIOResponse\x12\xb1\x01\n" +
 	"\x10DiscoverInstance\x12+.vigil.discovery.v1.DiscoverInstanceRequest\x1a,.vigil.discovery.v1.DiscoverInstanceResponse\"B\x82\xd3\xe4\x93\x02<\":/api/v1/instances/{instance.host}/{instance.port}:discover\x12\xa2\x01\n" +
 	"\x0eForgetInstance\x12).vigil.discovery.v1.ForgetInstanceRequest\x1a*.vigil.discovery.v1.ForgetInstanceResponse\"9\x82\xd3\xe4\x93\x023*1/api/v1/instances/{instance.host}/{instance.port}\x12\x88\x01\n" +
-	"\rForgetCluster\x12(.vigil.discovery.v1.ForgetClusterRequest\x1a).vigil.discovery.v1.ForgetClusterResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/v1/clusters/{cluster}B@Z>github.com/vigil-db/vigil/proto/vigil/discovery/v1;discoveryv1b\x06proto3"
+	"\rForgetCluster\x12(.vigil.discovery.v1.ForgetClusterRequest\x1a).vigil.discovery.v1.ForgetClusterResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/v1/clusters/{cluster}\x12\x81\x01\n" +
+	"\vListMembers\x12&.vigil.discovery.v1.ListMembersRequest\x1a'.vigil.discovery.v1.ListMembersResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/api/v1/discovery/membersB@Z>github.com/vigil-db/vigil/proto/vigil/discovery/v1;discoveryv1b\x06proto3"
 
 var (
 	file_vigil_discovery_v1_discovery_proto_rawDescOnce sync.Once
@@ -805,7 +1061,7 @@ func file_vigil_discovery_v1_discovery_proto_rawDescGZIP() []byte {
 	return file_vigil_discovery_v1_discovery_proto_rawDescData
 }
 
-var file_vigil_discovery_v1_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_vigil_discovery_v1_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_vigil_discovery_v1_discovery_proto_goTypes = []any{
 	(*StreamSnapshotsRequest)(nil),       // 0: vigil.discovery.v1.StreamSnapshotsRequest
 	(*StreamSnapshotsResponse)(nil),      // 1: vigil.discovery.v1.StreamSnapshotsResponse
@@ -821,42 +1077,54 @@ var file_vigil_discovery_v1_discovery_proto_goTypes = []any{
 	(*RestartReplicationIORequest)(nil),  // 11: vigil.discovery.v1.RestartReplicationIORequest
 	(*RestartReplicationIOResponse)(nil), // 12: vigil.discovery.v1.RestartReplicationIOResponse
 	(*RestartResult)(nil),                // 13: vigil.discovery.v1.RestartResult
-	(*v1.Snapshot)(nil),                  // 14: vigil.topology.v1.Snapshot
-	(*v1.InstanceKey)(nil),               // 15: vigil.topology.v1.InstanceKey
-	(*durationpb.Duration)(nil),          // 16: google.protobuf.Duration
+	(*ListMembersRequest)(nil),           // 14: vigil.discovery.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),          // 15: vigil.discovery.v1.ListMembersResponse
+	(*Member)(nil),                       // 16: vigil.discovery.v1.Member
+	(*v1.Snapshot)(nil),                  // 17: vigil.topology.v1.Snapshot
+	(*v1.InstanceKey)(nil),               // 18: vigil.topology.v1.InstanceKey
+	(*durationpb.Duration)(nil),          // 19: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),        // 20: google.protobuf.Timestamp
 }
 var file_vigil_discovery_v1_discovery_proto_depIdxs = []int32{
-	14, // 0: vigil.discovery.v1.StreamSnapshotsResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
-	15, // 1: vigil.discovery.v1.StreamSnapshotsResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
+	17, // 0: vigil.discovery.v1.StreamSnapshotsResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
+	18, // 1: vigil.discovery.v1.StreamSnapshotsResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
 	2,  // 2: vigil.discovery.v1.StreamSnapshotsResponse.synced:type_name -> vigil.discovery.v1.Synced
-	14, // 3: vigil.discovery.v1.StreamSnapshotsResponse.last_good:type_name -> vigil.topology.v1.Snapshot
-	16, // 4: vigil.discovery.v1.Synced.poll_interval:type_name -> google.protobuf.Duration
-	15, // 5: vigil.discovery.v1.ProbeNowRequest.instances:type_name -> vigil.topology.v1.InstanceKey
-	14, // 6: vigil.discovery.v1.ProbeNowResponse.snapshots:type_name -> vigil.topology.v1.Snapshot
-	15, // 7: vigil.discovery.v1.DiscoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	14, // 8: vigil.discovery.v1.DiscoverInstanceResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
-	15, // 9: vigil.discovery.v1.ForgetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	15, // 10: vigil.discovery.v1.ForgetClusterResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
-	15, // 11: vigil.discovery.v1.RestartReplicationIORequest.instances:type_name -> vigil.topology.v1.InstanceKey
-	13, // 12: vigil.discovery.v1.RestartReplicationIOResponse.results:type_name -> vigil.discovery.v1.RestartResult
-	15, // 13: vigil.discovery.v1.RestartResult.instance:type_name -> vigil.topology.v1.InstanceKey
-	0,  // 14: vigil.discovery.v1.DiscoveryService.StreamSnapshots:input_type -> vigil.discovery.v1.StreamSnapshotsRequest
-	3,  // 15: vigil.discovery.v1.DiscoveryService.ProbeNow:input_type -> vigil.discovery.v1.ProbeNowRequest
-	11, // 16: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:input_type -> vigil.discovery.v1.RestartReplicationIORequest
-	5,  // 17: vigil.discovery.v1.DiscoveryService.DiscoverInstance:input_type -> vigil.discovery.v1.DiscoverInstanceRequest
-	7,  // 18: vigil.discovery.v1.DiscoveryService.ForgetInstance:input_type -> vigil.discovery.v1.ForgetInstanceRequest
-	9,  // 19: vigil.discovery.v1.DiscoveryService.ForgetCluster:input_type -> vigil.discovery.v1.ForgetClusterRequest
-	1,  // 20: vigil.discovery.v1.DiscoveryService.StreamSnapshots:output_type -> vigil.discovery.v1.StreamSnapshotsResponse
-	4,  // 21: vigil.discovery.v1.DiscoveryService.ProbeNow:output_type -> vigil.discovery.v1.ProbeNowResponse
-	12, // 22: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:output_type -> vigil.discovery.v1.RestartReplicationIOResponse
-	6,  // 23: vigil.discovery.v1.DiscoveryService.DiscoverInstance:output_type -> vigil.discovery.v1.DiscoverInstanceResponse
-	8,  // 24: vigil.discovery.v1.DiscoveryService.ForgetInstance:output_type -> vigil.discovery.v1.ForgetInstanceResponse
-	10, // 25: vigil.discovery.v1.DiscoveryService.ForgetCluster:output_type -> vigil.discovery.v1.ForgetClusterResponse
-	20, // [20:26] is the sub-list for method output_type
-	14, // [14:20] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	17, // 3: vigil.discovery.v1.StreamSnapshotsResponse.last_good:type_name -> vigil.topology.v1.Snapshot
+	18, // 4: vigil.discovery.v1.StreamSnapshotsResponse.released:type_name -> vigil.topology.v1.InstanceKey
+	19, // 5: vigil.discovery.v1.Synced.poll_interval:type_name -> google.protobuf.Duration
+	18, // 6: vigil.discovery.v1.ProbeNowRequest.instances:type_name -> vigil.topology.v1.InstanceKey
+	17, // 7: vigil.discovery.v1.ProbeNowResponse.snapshots:type_name -> vigil.topology.v1.Snapshot
+	18, // 8: vigil.discovery.v1.DiscoverInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	17, // 9: vigil.discovery.v1.DiscoverInstanceResponse.snapshot:type_name -> vigil.topology.v1.Snapshot
+	18, // 10: vigil.discovery.v1.ForgetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	18, // 11: vigil.discovery.v1.ForgetClusterResponse.forgotten:type_name -> vigil.topology.v1.InstanceKey
+	18, // 12: vigil.discovery.v1.RestartReplicationIORequest.instances:type_name -> vigil.topology.v1.InstanceKey
+	13, // 13: vigil.discovery.v1.RestartReplicationIOResponse.results:type_name -> vigil.discovery.v1.RestartResult
+	18, // 14: vigil.discovery.v1.RestartResult.instance:type_name -> vigil.topology.v1.InstanceKey
+	16, // 15: vigil.discovery.v1.ListMembersResponse.members:type_name -> vigil.discovery.v1.Member
+	19, // 16: vigil.discovery.v1.Member.poll_interval:type_name -> google.protobuf.Duration
+	19, // 17: vigil.discovery.v1.Member.lease_ttl:type_name -> google.protobuf.Duration
+	20, // 18: vigil.discovery.v1.Member.joined:type_name -> google.protobuf.Timestamp
+	20, // 19: vigil.discovery.v1.Member.last_heartbeat:type_name -> google.protobuf.Timestamp
+	0,  // 20: vigil.discovery.v1.DiscoveryService.StreamSnapshots:input_type -> vigil.discovery.v1.StreamSnapshotsRequest
+	3,  // 21: vigil.discovery.v1.DiscoveryService.ProbeNow:input_type -> vigil.discovery.v1.ProbeNowRequest
+	11, // 22: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:input_type -> vigil.discovery.v1.RestartReplicationIORequest
+	5,  // 23: vigil.discovery.v1.DiscoveryService.DiscoverInstance:input_type -> vigil.discovery.v1.DiscoverInstanceRequest
+	7,  // 24: vigil.discovery.v1.DiscoveryService.ForgetInstance:input_type -> vigil.discovery.v1.ForgetInstanceRequest
+	9,  // 25: vigil.discovery.v1.DiscoveryService.ForgetCluster:input_type -> vigil.discovery.v1.ForgetClusterRequest
+	14, // 26: vigil.discovery.v1.DiscoveryService.ListMembers:input_type -> vigil.discovery.v1.ListMembersRequest
+	1,  // 27: vigil.discovery.v1.DiscoveryService.StreamSnapshots:output_type -> vigil.discovery.v1.StreamSnapshotsResponse
+	4,  // 28: vigil.discovery.v1.DiscoveryService.ProbeNow:output_type -> vigil.discovery.v1.ProbeNowResponse
+	12, // 29: vigil.discovery.v1.DiscoveryService.RestartReplicationIO:output_type -> vigil.discovery.v1.RestartReplicationIOResponse
+	6,  // 30: vigil.discovery.v1.DiscoveryService.DiscoverInstance:output_type -> vigil.discovery.v1.DiscoverInstanceResponse
+	8,  // 31: vigil.discovery.v1.DiscoveryService.ForgetInstance:output_type -> vigil.discovery.v1.ForgetInstanceResponse
+	10, // 32: vigil.discovery.v1.DiscoveryService.ForgetCluster:output_type -> vigil.discovery.v1.ForgetClusterResponse
+	15, // 33: vigil.discovery.v1.DiscoveryService.ListMembers:output_type -> vigil.discovery.v1.ListMembersResponse
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_vigil_discovery_v1_discovery_proto_init() }
@@ -869,6 +1137,7 @@ func file_vigil_discovery_v1_discovery_proto_init() {
 		(*StreamSnapshotsResponse_Forgotten)(nil),
 		(*StreamSnapshotsResponse_Synced)(nil),
 		(*StreamSnapshotsResponse_LastGood)(nil),
+		(*StreamSnapshotsResponse_Released)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -876,7 +1145,7 @@ func file_vigil_discovery_v1_discovery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_discovery_v1_discovery_proto_rawDesc), len(file_vigil_discovery_v1_discovery_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	DiscoveryService_DiscoverInstance_FullMethodName     = "/vigil.discovery.v1.DiscoveryService/DiscoverInstance"
 	DiscoveryService_ForgetInstance_FullMethodName       = "/vigil.discovery.v1.DiscoveryService/ForgetInstance"
 	DiscoveryService_ForgetCluster_FullMethodName        = "/vigil.discovery.v1.DiscoveryService/ForgetCluster"
+	DiscoveryService_ListMembers_FullMethodName          = "/vigil.discovery.v1.DiscoveryService/ListMembers"
 )
 
 // DiscoveryServiceClient is the client API for DiscoveryService service.
@@ -50,6 +51,9 @@ type DiscoveryServiceClient interface {
 	// ForgetCluster forgets every instance of a cluster, named by name or
 	// alias, as the analyzer last named it.
 	ForgetCluster(ctx context.Context, in *ForgetClusterRequest, opts ...grpc.CallOption) (*ForgetClusterResponse, error)
+	// ListMembers lists the live discovery members as the answering member
+	// sees them: their failure domains, leases and the instances they own.
+	ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error)
 }
 
 type discoveryServiceClient struct {
@@ -129,6 +133,16 @@ func (c *discoveryServiceClient) ForgetCluster(ctx context.Context, in *ForgetCl
 	return out, nil
 }
 
+func (c *discoveryServiceClient) ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMembersResponse)
+	err := c.cc.Invoke(ctx, DiscoveryService_ListMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DiscoveryServiceServer is the server API for DiscoveryService service.
 // All implementations must embed UnimplementedDiscoveryServiceServer
 // for forward compatibility.
@@ -152,6 +166,9 @@ type DiscoveryServiceServer interface {
 	// ForgetCluster forgets every instance of a cluster, named by name or
 	// alias, as the analyzer last named it.
 	ForgetCluster(context.Context, *ForgetClusterRequest) (*ForgetClusterResponse, error)
+	// ListMembers lists the live discovery members as the answering member
+	// sees them: their failure domains, leases and the instances they own.
+	ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error)
 	mustEmbedUnimplementedDiscoveryServiceServer()
 }
 
@@ -179,6 +196,9 @@ func (UnimplementedDiscoveryServiceServer) ForgetInstance(context.Context, *Forg
 }
 func (UnimplementedDiscoveryServiceServer) ForgetCluster(context.Context, *ForgetClusterRequest) (*ForgetClusterResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForgetCluster not implemented")
+}
+func (UnimplementedDiscoveryServiceServer) ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMembers not implemented")
 }
 func (UnimplementedDiscoveryServiceServer) mustEmbedUnimplementedDiscoveryServiceServer() {}
 func (UnimplementedDiscoveryServiceServer) testEmbeddedByValue()                          {}
@@ -302,6 +322,24 @@ func _DiscoveryService_ForgetCluster_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DiscoveryService_ListMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscoveryServiceServer).ListMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscoveryService_ListMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscoveryServiceServer).ListMembers(ctx, req.(*ListMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DiscoveryService_ServiceDesc is the grpc.ServiceDesc for DiscoveryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -328,6 +366,10 @@ var DiscoveryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForgetCluster",
 			Handler:    _DiscoveryService_ForgetCluster_Handler,
+		},
+		{
+			MethodName: "ListMembers",
+			Handler:    _DiscoveryService_ListMembers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

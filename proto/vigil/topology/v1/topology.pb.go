@@ -101,8 +101,12 @@ type Instance struct {
 	// When the latest snapshot did not reach the server: the last one that did,
 	// for what was last known of it.
 	LastGoodSnapshot *Snapshot `protobuf:"bytes,11,opt,name=last_good_snapshot,json=lastGoodSnapshot,proto3" json:"last_good_snapshot,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// What each discovery member observing the instance said last, for the
+	// members whose snapshot stream is up: the analyzer judges the instance
+	// by a majority of them.
+	Observers     []*Observer `protobuf:"bytes,12,rep,name=observers,proto3" json:"observers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Instance) Reset() {
@@ -212,6 +216,101 @@ func (x *Instance) GetLastGoodSnapshot() *Snapshot {
 	return nil
 }
 
+func (x *Instance) GetObservers() []*Observer {
+	if x != nil {
+		return x.Observers
+	}
+	return nil
+}
+
+// Observer is one discovery member's latest word on an instance.
+type Observer struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The member's failure domain.
+	Domain string `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
+	// When the member's latest probe of the instance finished.
+	ProbeFinished *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=probe_finished,json=probeFinished,proto3" json:"probe_finished,omitempty"`
+	// Whether that probe reached the server, and if not, why.
+	Reachable     bool       `protobuf:"varint,4,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	ErrorClass    ErrorClass `protobuf:"varint,5,opt,name=error_class,json=errorClass,proto3,enum=vigil.topology.v1.ErrorClass" json:"error_class,omitempty"`
+	Error         string     `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Observer) Reset() {
+	*x = Observer{}
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Observer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Observer) ProtoMessage() {}
+
+func (x *Observer) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Observer.ProtoReflect.Descriptor instead.
+func (*Observer) Descriptor() ([]byte, []int) {
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Observer) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *Observer) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *Observer) GetProbeFinished() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ProbeFinished
+	}
+	return nil
+}
+
+func (x *Observer) GetReachable() bool {
+	if x != nil {
+		return x.Reachable
+	}
+	return false
+}
+
+func (x *Observer) GetErrorClass() ErrorClass {
+	if x != nil {
+		return x.ErrorClass
+	}
+	return ErrorClass_ERROR_CLASS_UNSPECIFIED
+}
+
+func (x *Observer) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // Cluster is one replication tree.
 type Cluster struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -227,7 +326,7 @@ type Cluster struct {
 
 func (x *Cluster) Reset() {
 	*x = Cluster{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[1]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +338,7 @@ func (x *Cluster) String() string {
 func (*Cluster) ProtoMessage() {}
 
 func (x *Cluster) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[1]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +351,7 @@ func (x *Cluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cluster.ProtoReflect.Descriptor instead.
 func (*Cluster) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{1}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Cluster) GetName() string {
@@ -301,7 +400,7 @@ type TopologyNode struct {
 
 func (x *TopologyNode) Reset() {
 	*x = TopologyNode{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[2]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -313,7 +412,7 @@ func (x *TopologyNode) String() string {
 func (*TopologyNode) ProtoMessage() {}
 
 func (x *TopologyNode) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[2]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -326,7 +425,7 @@ func (x *TopologyNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyNode.ProtoReflect.Descriptor instead.
 func (*TopologyNode) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{2}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TopologyNode) GetInstance() *Instance {
@@ -354,7 +453,7 @@ type ListClustersRequest struct {
 
 func (x *ListClustersRequest) Reset() {
 	*x = ListClustersRequest{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[3]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +465,7 @@ func (x *ListClustersRequest) String() string {
 func (*ListClustersRequest) ProtoMessage() {}
 
 func (x *ListClustersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[3]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +478,7 @@ func (x *ListClustersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClustersRequest.ProtoReflect.Descriptor instead.
 func (*ListClustersRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{3}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListClustersRequest) GetPageSize() int32 {
@@ -407,7 +506,7 @@ type ListClustersResponse struct {
 
 func (x *ListClustersResponse) Reset() {
 	*x = ListClustersResponse{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[4]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +518,7 @@ func (x *ListClustersResponse) String() string {
 func (*ListClustersResponse) ProtoMessage() {}
 
 func (x *ListClustersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[4]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +531,7 @@ func (x *ListClustersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClustersResponse.ProtoReflect.Descriptor instead.
 func (*ListClustersResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{4}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListClustersResponse) GetClusters() []*Cluster {
@@ -459,7 +558,7 @@ type GetClusterRequest struct {
 
 func (x *GetClusterRequest) Reset() {
 	*x = GetClusterRequest{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[5]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +570,7 @@ func (x *GetClusterRequest) String() string {
 func (*GetClusterRequest) ProtoMessage() {}
 
 func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[5]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +583,7 @@ func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterRequest.ProtoReflect.Descriptor instead.
 func (*GetClusterRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{5}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetClusterRequest) GetCluster() string {
@@ -504,7 +603,7 @@ type GetClusterResponse struct {
 
 func (x *GetClusterResponse) Reset() {
 	*x = GetClusterResponse{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[6]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +615,7 @@ func (x *GetClusterResponse) String() string {
 func (*GetClusterResponse) ProtoMessage() {}
 
 func (x *GetClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[6]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +628,7 @@ func (x *GetClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterResponse.ProtoReflect.Descriptor instead.
 func (*GetClusterResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{6}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetClusterResponse) GetCluster() *Cluster {
@@ -549,7 +648,7 @@ type GetClusterTopologyRequest struct {
 
 func (x *GetClusterTopologyRequest) Reset() {
 	*x = GetClusterTopologyRequest{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[7]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +660,7 @@ func (x *GetClusterTopologyRequest) String() string {
 func (*GetClusterTopologyRequest) ProtoMessage() {}
 
 func (x *GetClusterTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[7]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +673,7 @@ func (x *GetClusterTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterTopologyRequest.ProtoReflect.Descriptor instead.
 func (*GetClusterTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{7}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetClusterTopologyRequest) GetCluster() string {
@@ -598,7 +697,7 @@ type GetClusterTopologyResponse struct {
 
 func (x *GetClusterTopologyResponse) Reset() {
 	*x = GetClusterTopologyResponse{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[8]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +709,7 @@ func (x *GetClusterTopologyResponse) String() string {
 func (*GetClusterTopologyResponse) ProtoMessage() {}
 
 func (x *GetClusterTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[8]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +722,7 @@ func (x *GetClusterTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterTopologyResponse.ProtoReflect.Descriptor instead.
 func (*GetClusterTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{8}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetClusterTopologyResponse) GetCluster() *Cluster {
@@ -662,7 +761,7 @@ type ListInstancesRequest struct {
 
 func (x *ListInstancesRequest) Reset() {
 	*x = ListInstancesRequest{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[9]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +773,7 @@ func (x *ListInstancesRequest) String() string {
 func (*ListInstancesRequest) ProtoMessage() {}
 
 func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[9]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +786,7 @@ func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesRequest.ProtoReflect.Descriptor instead.
 func (*ListInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{9}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListInstancesRequest) GetCluster() string {
@@ -729,7 +828,7 @@ type ListInstancesResponse struct {
 
 func (x *ListInstancesResponse) Reset() {
 	*x = ListInstancesResponse{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[10]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +840,7 @@ func (x *ListInstancesResponse) String() string {
 func (*ListInstancesResponse) ProtoMessage() {}
 
 func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[10]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +853,7 @@ func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesResponse.ProtoReflect.Descriptor instead.
 func (*ListInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{10}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListInstancesResponse) GetInstances() []*Instance {
@@ -781,7 +880,7 @@ type GetInstanceRequest struct {
 
 func (x *GetInstanceRequest) Reset() {
 	*x = GetInstanceRequest{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[11]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +892,7 @@ func (x *GetInstanceRequest) String() string {
 func (*GetInstanceRequest) ProtoMessage() {}
 
 func (x *GetInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[11]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +905,7 @@ func (x *GetInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstanceRequest.ProtoReflect.Descriptor instead.
 func (*GetInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{11}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetInstanceRequest) GetInstance() *InstanceKey {
@@ -826,7 +925,7 @@ type GetInstanceResponse struct {
 
 func (x *GetInstanceResponse) Reset() {
 	*x = GetInstanceResponse{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[12]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +937,7 @@ func (x *GetInstanceResponse) String() string {
 func (*GetInstanceResponse) ProtoMessage() {}
 
 func (x *GetInstanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[12]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +950,7 @@ func (x *GetInstanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstanceResponse.ProtoReflect.Descriptor instead.
 func (*GetInstanceResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{12}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetInstanceResponse) GetInstance() *Instance {
@@ -873,7 +972,7 @@ type GetMasterRequest struct {
 
 func (x *GetMasterRequest) Reset() {
 	*x = GetMasterRequest{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[13]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +984,7 @@ func (x *GetMasterRequest) String() string {
 func (*GetMasterRequest) ProtoMessage() {}
 
 func (x *GetMasterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[13]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +997,7 @@ func (x *GetMasterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMasterRequest.ProtoReflect.Descriptor instead.
 func (*GetMasterRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{13}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetMasterRequest) GetInstance() *InstanceKey {
@@ -925,7 +1024,7 @@ type GetMasterResponse struct {
 
 func (x *GetMasterResponse) Reset() {
 	*x = GetMasterResponse{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[14]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1036,7 @@ func (x *GetMasterResponse) String() string {
 func (*GetMasterResponse) ProtoMessage() {}
 
 func (x *GetMasterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[14]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1049,7 @@ func (x *GetMasterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMasterResponse.ProtoReflect.Descriptor instead.
 func (*GetMasterResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{14}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetMasterResponse) GetMaster() *Instance {
@@ -972,7 +1071,7 @@ type ListReplicasRequest struct {
 
 func (x *ListReplicasRequest) Reset() {
 	*x = ListReplicasRequest{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[15]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -984,7 +1083,7 @@ func (x *ListReplicasRequest) String() string {
 func (*ListReplicasRequest) ProtoMessage() {}
 
 func (x *ListReplicasRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[15]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -997,7 +1096,7 @@ func (x *ListReplicasRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReplicasRequest.ProtoReflect.Descriptor instead.
 func (*ListReplicasRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{15}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListReplicasRequest) GetInstance() *InstanceKey {
@@ -1024,7 +1123,7 @@ type ListReplicasResponse struct {
 
 func (x *ListReplicasResponse) Reset() {
 	*x = ListReplicasResponse{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[16]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1135,7 @@ func (x *ListReplicasResponse) String() string {
 func (*ListReplicasResponse) ProtoMessage() {}
 
 func (x *ListReplicasResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[16]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1148,7 @@ func (x *ListReplicasResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReplicasResponse.ProtoReflect.Descriptor instead.
 func (*ListReplicasResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{16}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListReplicasResponse) GetReplicas() []*Instance {
@@ -1069,7 +1168,7 @@ type GetInstanceClusterRequest struct {
 
 func (x *GetInstanceClusterRequest) Reset() {
 	*x = GetInstanceClusterRequest{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[17]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1180,7 @@ func (x *GetInstanceClusterRequest) String() string {
 func (*GetInstanceClusterRequest) ProtoMessage() {}
 
 func (x *GetInstanceClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[17]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1193,7 @@ func (x *GetInstanceClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstanceClusterRequest.ProtoReflect.Descriptor instead.
 func (*GetInstanceClusterRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{17}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetInstanceClusterRequest) GetInstance() *InstanceKey {
@@ -1114,7 +1213,7 @@ type GetInstanceClusterResponse struct {
 
 func (x *GetInstanceClusterResponse) Reset() {
 	*x = GetInstanceClusterResponse{}
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[18]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1225,7 @@ func (x *GetInstanceClusterResponse) String() string {
 func (*GetInstanceClusterResponse) ProtoMessage() {}
 
 func (x *GetInstanceClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_topology_v1_topology_proto_msgTypes[18]
+	mi := &file_vigil_topology_v1_topology_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1238,7 @@ func (x *GetInstanceClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstanceClusterResponse.ProtoReflect.Descriptor instead.
 func (*GetInstanceClusterResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{18}
+	return file_vigil_topology_v1_topology_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetInstanceClusterResponse) GetCluster() *Cluster {
@@ -1153,7 +1252,7 @@ var File_vigil_topology_v1_topology_proto protoreflect.FileDescriptor
 
 const file_vigil_topology_v1_topology_proto_rawDesc = "" +
 	"\n" +
-	" vigil/topology/v1/topology.proto\x12\x11vigil.topology.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a vigil/topology/v1/snapshot.proto\"\x99\x04\n" +
+	" vigil/topology/v1/topology.proto\x12\x11vigil.topology.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a vigil/topology/v1/snapshot.proto\"\xd4\x04\n" +
 	"\bInstance\x120\n" +
 	"\x03key\x18\x01 \x01(\v2\x1e.vigil.topology.v1.InstanceKeyR\x03key\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12#\n" +
@@ -1166,7 +1265,16 @@ const file_vigil_topology_v1_topology_proto_rawDesc = "" +
 	"\tlast_seen\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x127\n" +
 	"\bsnapshot\x18\n" +
 	" \x01(\v2\x1b.vigil.topology.v1.SnapshotR\bsnapshot\x12I\n" +
-	"\x12last_good_snapshot\x18\v \x01(\v2\x1b.vigil.topology.v1.SnapshotR\x10lastGoodSnapshot\"\xaa\x01\n" +
+	"\x12last_good_snapshot\x18\v \x01(\v2\x1b.vigil.topology.v1.SnapshotR\x10lastGoodSnapshot\x129\n" +
+	"\tobservers\x18\f \x03(\v2\x1b.vigil.topology.v1.ObserverR\tobservers\"\xf6\x01\n" +
+	"\bObserver\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x16\n" +
+	"\x06domain\x18\x02 \x01(\tR\x06domain\x12A\n" +
+	"\x0eprobe_finished\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\rprobeFinished\x12\x1c\n" +
+	"\treachable\x18\x04 \x01(\bR\treachable\x12>\n" +
+	"\verror_class\x18\x05 \x01(\x0e2\x1d.vigil.topology.v1.ErrorClassR\n" +
+	"errorClass\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"\xaa\x01\n" +
 	"\aCluster\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05alias\x18\x02 \x01(\tR\x05alias\x12\x16\n" +
@@ -1250,77 +1358,82 @@ func file_vigil_topology_v1_topology_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_topology_v1_topology_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigil_topology_v1_topology_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_vigil_topology_v1_topology_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_vigil_topology_v1_topology_proto_goTypes = []any{
 	(Role)(0),                          // 0: vigil.topology.v1.Role
 	(*Instance)(nil),                   // 1: vigil.topology.v1.Instance
-	(*Cluster)(nil),                    // 2: vigil.topology.v1.Cluster
-	(*TopologyNode)(nil),               // 3: vigil.topology.v1.TopologyNode
-	(*ListClustersRequest)(nil),        // 4: vigil.topology.v1.ListClustersRequest
-	(*ListClustersResponse)(nil),       // 5: vigil.topology.v1.ListClustersResponse
-	(*GetClusterRequest)(nil),          // 6: vigil.topology.v1.GetClusterRequest
-	(*GetClusterResponse)(nil),         // 7: vigil.topology.v1.GetClusterResponse
-	(*GetClusterTopologyRequest)(nil),  // 8: vigil.topology.v1.GetClusterTopologyRequest
-	(*GetClusterTopologyResponse)(nil), // 9: vigil.topology.v1.GetClusterTopologyResponse
-	(*ListInstancesRequest)(nil),       // 10: vigil.topology.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),      // 11: vigil.topology.v1.ListInstancesResponse
-	(*GetInstanceRequest)(nil),         // 12: vigil.topology.v1.GetInstanceRequest
-	(*GetInstanceResponse)(nil),        // 13: vigil.topology.v1.GetInstanceResponse
-	(*GetMasterRequest)(nil),           // 14: vigil.topology.v1.GetMasterRequest
-	(*GetMasterResponse)(nil),          // 15: vigil.topology.v1.GetMasterResponse
-	(*ListReplicasRequest)(nil),        // 16: vigil.topology.v1.ListReplicasRequest
-	(*ListReplicasResponse)(nil),       // 17: vigil.topology.v1.ListReplicasResponse
-	(*GetInstanceClusterRequest)(nil),  // 18: vigil.topology.v1.GetInstanceClusterRequest
-	(*GetInstanceClusterResponse)(nil), // 19: vigil.topology.v1.GetInstanceClusterResponse
-	(*InstanceKey)(nil),                // 20: vigil.topology.v1.InstanceKey
-	(*timestamppb.Timestamp)(nil),      // 21: google.protobuf.Timestamp
-	(*Snapshot)(nil),                   // 22: vigil.topology.v1.Snapshot
+	(*Observer)(nil),                   // 2: vigil.topology.v1.Observer
+	(*Cluster)(nil),                    // 3: vigil.topology.v1.Cluster
+	(*TopologyNode)(nil),               // 4: vigil.topology.v1.TopologyNode
+	(*ListClustersRequest)(nil),        // 5: vigil.topology.v1.ListClustersRequest
+	(*ListClustersResponse)(nil),       // 6: vigil.topology.v1.ListClustersResponse
+	(*GetClusterRequest)(nil),          // 7: vigil.topology.v1.GetClusterRequest
+	(*GetClusterResponse)(nil),         // 8: vigil.topology.v1.GetClusterResponse
+	(*GetClusterTopologyRequest)(nil),  // 9: vigil.topology.v1.GetClusterTopologyRequest
+	(*GetClusterTopologyResponse)(nil), // 10: vigil.topology.v1.GetClusterTopologyResponse
+	(*ListInstancesRequest)(nil),       // 11: vigil.topology.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),      // 12: vigil.topology.v1.ListInstancesResponse
+	(*GetInstanceRequest)(nil),         // 13: vigil.topology.v1.GetInstanceRequest
+	(*GetInstanceResponse)(nil),        // 14: vigil.topology.v1.GetInstanceResponse
+	(*GetMasterRequest)(nil),           // 15: vigil.topology.v1.GetMasterRequest
+	(*GetMasterResponse)(nil),          // 16: vigil.topology.v1.GetMasterResponse
+	(*ListReplicasRequest)(nil),        // 17: vigil.topology.v1.ListReplicasRequest
+	(*ListReplicasResponse)(nil),       // 18: vigil.topology.v1.ListReplicasResponse
+	(*GetInstanceClusterRequest)(nil),  // 19: vigil.topology.v1.GetInstanceClusterRequest
+	(*GetInstanceClusterResponse)(nil), // 20: vigil.topology.v1.GetInstanceClusterResponse
+	(*InstanceKey)(nil),                // 21: vigil.topology.v1.InstanceKey
+	(*timestamppb.Timestamp)(nil),      // 22: google.protobuf.Timestamp
+	(*Snapshot)(nil),                   // 23: vigil.topology.v1.Snapshot
+	(ErrorClass)(0),                    // 24: vigil.topology.v1.ErrorClass
 }
 var file_vigil_topology_v1_topology_proto_depIdxs = []int32{
-	20, // 0: vigil.topology.v1.Instance.key:type_name -> vigil.topology.v1.InstanceKey
+	21, // 0: vigil.topology.v1.Instance.key:type_name -> vigil.topology.v1.InstanceKey
 	0,  // 1: vigil.topology.v1.Instance.role:type_name -> vigil.topology.v1.Role
-	20, // 2: vigil.topology.v1.Instance.master:type_name -> vigil.topology.v1.InstanceKey
-	20, // 3: vigil.topology.v1.Instance.replicas:type_name -> vigil.topology.v1.InstanceKey
-	21, // 4: vigil.topology.v1.Instance.last_seen:type_name -> google.protobuf.Timestamp
-	22, // 5: vigil.topology.v1.Instance.snapshot:type_name -> vigil.topology.v1.Snapshot
-	22, // 6: vigil.topology.v1.Instance.last_good_snapshot:type_name -> vigil.topology.v1.Snapshot
-	20, // 7: vigil.topology.v1.Cluster.master:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 8: vigil.topology.v1.TopologyNode.instance:type_name -> vigil.topology.v1.Instance
-	3,  // 9: vigil.topology.v1.TopologyNode.replicas:type_name -> vigil.topology.v1.TopologyNode
-	2,  // 10: vigil.topology.v1.ListClustersResponse.clusters:type_name -> vigil.topology.v1.Cluster
-	2,  // 11: vigil.topology.v1.GetClusterResponse.cluster:type_name -> vigil.topology.v1.Cluster
-	2,  // 12: vigil.topology.v1.GetClusterTopologyResponse.cluster:type_name -> vigil.topology.v1.Cluster
-	3,  // 13: vigil.topology.v1.GetClusterTopologyResponse.root:type_name -> vigil.topology.v1.TopologyNode
-	1,  // 14: vigil.topology.v1.ListInstancesResponse.instances:type_name -> vigil.topology.v1.Instance
-	20, // 15: vigil.topology.v1.GetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 16: vigil.topology.v1.GetInstanceResponse.instance:type_name -> vigil.topology.v1.Instance
-	20, // 17: vigil.topology.v1.GetMasterRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 18: vigil.topology.v1.GetMasterResponse.master:type_name -> vigil.topology.v1.Instance
-	20, // 19: vigil.topology.v1.ListReplicasRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	1,  // 20: vigil.topology.v1.ListReplicasResponse.replicas:type_name -> vigil.topology.v1.Instance
-	20, // 21: vigil.topology.v1.GetInstanceClusterRequest.instance:type_name -> vigil.topology.v1.InstanceKey
-	2,  // 22: vigil.topology.v1.GetInstanceClusterResponse.cluster:type_name -> vigil.topology.v1.Cluster
-	4,  // 23: vigil.topology.v1.TopologyService.ListClusters:input_type -> vigil.topology.v1.ListClustersRequest
-	6,  // 24: vigil.topology.v1.TopologyService.GetCluster:input_type -> vigil.topology.v1.GetClusterRequest
-	8,  // 25: vigil.topology.v1.TopologyService.GetClusterTopology:input_type -> vigil.topology.v1.GetClusterTopologyRequest
-	10, // 26: vigil.topology.v1.TopologyService.ListInstances:input_type -> vigil.topology.v1.ListInstancesRequest
-	12, // 27: vigil.topology.v1.TopologyService.GetInstance:input_type -> vigil.topology.v1.GetInstanceRequest
-	14, // 28: vigil.topology.v1.TopologyService.GetMaster:input_type -> vigil.topology.v1.GetMasterRequest
-	16, // 29: vigil.topology.v1.TopologyService.ListReplicas:input_type -> vigil.topology.v1.ListReplicasRequest
-	18, // 30: vigil.topology.v1.TopologyService.GetInstanceCluster:input_type -> vigil.topology.v1.GetInstanceClusterRequest
-	5,  // 31: vigil.topology.v1.TopologyService.ListClusters:output_type -> vigil.topology.v1.ListClustersResponse
-	7,  // 32: vigil.topology.v1.TopologyService.GetCluster:output_type -> vigil.topology.v1.GetClusterResponse
-	9,  // 33: vigil.topology.v1.TopologyService.GetClusterTopology:output_type -> vigil.topology.v1.GetClusterTopologyResponse
-	11, // 34: vigil.topology.v1.TopologyService.ListInstances:output_type -> vigil.topology.v1.ListInstancesResponse
-	13, // 35: vigil.topology.v1.TopologyService.GetInstance:output_type -> vigil.topology.v1.GetInstanceResponse
-	15, // 36: vigil.topology.v1.TopologyService.GetMaster:output_type -> vigil.topology.v1.GetMasterResponse
-	17, // 37: vigil.topology.v1.TopologyService.ListReplicas:output_type -> vigil.topology.v1.ListReplicasResponse
-	19, // 38: vigil.topology.v1.TopologyService.GetInstanceCluster:output_type -> vigil.topology.v1.GetInstanceClusterResponse
-	31, // [31:39] is the sub-list for method output_type
-	23, // [23:31] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	21, // 2: vigil.topology.v1.Instance.master:type_name -> vigil.topology.v1.InstanceKey
+	21, // 3: vigil.topology.v1.Instance.replicas:type_name -> vigil.topology.v1.InstanceKey
+	22, // 4: vigil.topology.v1.Instance.last_seen:type_name -> google.protobuf.Timestamp
+	23, // 5: vigil.topology.v1.Instance.snapshot:type_name -> vigil.topology.v1.Snapshot
+	23, // 6: vigil.topology.v1.Instance.last_good_snapshot:type_name -> vigil.topology.v1.Snapshot
+	2,  // 7: vigil.topology.v1.Instance.observers:type_name -> vigil.topology.v1.Observer
+	22, // 8: vigil.topology.v1.Observer.probe_finished:type_name -> google.protobuf.Timestamp
+	24, // 9: vigil.topology.v1.Observer.error_class:type_name -> vigil.topology.v1.ErrorClass
+	21, // 10: vigil.topology.v1.Cluster.master:type_name -> vigil.topology.v1.InstanceKey
+	1,  // 11: vigil.topology.v1.TopologyNode.instance:type_name -> vigil.topology.v1.Instance
+	4,  // 12: vigil.topology.v1.TopologyNode.replicas:type_name -> vigil.topology.v1.TopologyNode
+	3,  // 13: vigil.topology.v1.ListClustersResponse.clusters:type_name -> vigil.topology.v1.Cluster
+	3,  // 14: vigil.topology.v1.GetClusterResponse.cluster:type_name -> vigil.topology.v1.Cluster
+	3,  // 15: vigil.topology.v1.GetClusterTopologyResponse.cluster:type_name -> vigil.topology.v1.Cluster
+	4,  // 16: vigil.topology.v1.GetClusterTopologyResponse.root:type_name -> vigil.topology.v1.TopologyNode
+	1,  // 17: vigil.topology.v1.ListInstancesResponse.instances:type_name -> vigil.topology.v1.Instance
+	21, // 18: vigil.topology.v1.GetInstanceRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	1,  // 19: vigil.topology.v1.GetInstanceResponse.instance:type_name -> vigil.topology.v1.Instance
+	21, // 20: vigil.topology.v1.GetMasterRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	1,  // 21: vigil.topology.v1.GetMasterResponse.master:type_name -> vigil.topology.v1.Instance
+	21, // 22: vigil.topology.v1.ListReplicasRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	1,  // 23: vigil.topology.v1.ListReplicasResponse.replicas:type_name -> vigil.topology.v1.Instance
+	21, // 24: vigil.topology.v1.GetInstanceClusterRequest.instance:type_name -> vigil.topology.v1.InstanceKey
+	3,  // 25: vigil.topology.v1.GetInstanceClusterResponse.cluster:type_name -> vigil.topology.v1.Cluster
+	5,  // 26: vigil.topology.v1.TopologyService.ListClusters:input_type -> vigil.topology.v1.ListClustersRequest
+	7,  // 27: vigil.topology.v1.TopologyService.GetCluster:input_type -> vigil.topology.v1.GetClusterRequest
+	9,  // 28: vigil.topology.v1.TopologyService.GetClusterTopology:input_type -> vigil.topology.v1.GetClusterTopologyRequest
+	11, // 29: vigil.topology.v1.TopologyService.ListInstances:input_type -> vigil.topology.v1.ListInstancesRequest
+	13, // 30: vigil.topology.v1.TopologyService.GetInstance:input_type -> vigil.topology.v1.GetInstanceRequest
+	15, // 31: vigil.topology.v1.TopologyService.GetMaster:input_type -> vigil.topology.v1.GetMasterRequest
+	17, // 32: vigil.topology.v1.TopologyService.ListReplicas:input_type -> vigil.topology.v1.ListReplicasRequest
+	19, // 33: vigil.topology.v1.TopologyService.GetInstanceCluster:input_type -> vigil.topology.v1.GetInstanceClusterRequest
+	6,  // 34: vigil.topology.v1.TopologyService.ListClusters:output_type -> vigil.topology.v1.ListClustersResponse
+	8,  // 35: vigil.topology.v1.TopologyService.GetCluster:output_type -> vigil.topology.v1.GetClusterResponse
+	10, // 36: vigil.topology.v1.TopologyService.GetClusterTopology:output_type -> vigil.topology.v1.GetClusterTopologyResponse
+	12, // 37: vigil.topology.v1.TopologyService.ListInstances:output_type -> vigil.topology.v1.ListInstancesResponse
+	14, // 38: vigil.topology.v1.TopologyService.GetInstance:output_type -> vigil.topology.v1.GetInstanceResponse
+	16, // 39: vigil.topology.v1.TopologyService.GetMaster:output_type -> vigil.topology.v1.GetMasterResponse
+	18, // 40: vigil.topology.v1.TopologyService.ListReplicas:output_type -> vigil.topology.v1.ListReplicasResponse
+	20, // 41: vigil.topology.v1.TopologyService.GetInstanceCluster:output_type -> vigil.topology.v1.GetInstanceClusterResponse
+	34, // [34:42] is the sub-list for method output_type
+	26, // [26:34] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_vigil_topology_v1_topology_proto_init() }
@@ -1335,7 +1448,7 @@ func file_vigil_topology_v1_topology_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_topology_v1_topology_proto_rawDesc), len(file_vigil_topology_v1_topology_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

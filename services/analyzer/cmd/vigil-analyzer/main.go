@@ -2,7 +2,7 @@
 // snapshot streams of every discovery member, builds the replication graph of
 // each cluster and serves topology queries over gRPC.
 //
-// It reads the store, log_level and analyzer keys of the shared Vigil
+// It reads the store, coordinator, log_level and analyzer keys of the shared Vigil
 // configuration file; VIGIL_STORE_URL overrides store, flags override the
 // file.
 package main
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	coordbackend "github.com/vigil-db/vigil/pkg/coord/backend"
 	"github.com/vigil-db/vigil/pkg/process"
 	"github.com/vigil-db/vigil/pkg/store/backend"
 	"github.com/vigil-db/vigil/services/analyzer"
@@ -33,7 +34,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	cfg := analyzer.DefaultConfig()
 	cmd := process.NewCommand("vigil-analyzer", "analyzer", getenv, stderr)
 	cmd.Override("listen", "gRPC listen `address`, overriding analyzer.listen", func(v string) { cfg.ListenAddr = v })
-	cmd.Override("discovery", "comma-separated gRPC `addresses` of every discovery member, replacing analyzer.discovery_addrs", func(v string) {
+	cmd.Override("discovery", "comma-separated gRPC `addresses` of every discovery member, replacing analyzer.discovery_addrs (empty: follow the members registered on the coordinator)", func(v string) {
 		cfg.DiscoveryAddrs = strings.Split(v, ",")
 	})
 	shared, err := cmd.Load(args, &cfg)
@@ -49,7 +50,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer st.Close()
-	svc, err := analyzer.New(cfg, analyzer.Deps{Store: st, Logger: shared.Logger})
+	c, err := coordbackend.Open(shared.Coordinator)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	svc, err := analyzer.New(cfg, analyzer.Deps{Store: st, Coordinator: c, Logger: shared.Logger})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,7 @@
 // MySQL/MariaDB servers, crawls their replication trees and streams snapshots
 // to analyzers over gRPC.
 //
-// It reads the store, log_level and discovery keys of the shared Vigil
+// It reads the store, coordinator, log_level and discovery keys of the shared Vigil
 // configuration file; VIGIL_STORE_URL overrides store, flags override the
 // file. MySQL credentials come from VIGIL_MYSQL_USER and VIGIL_MYSQL_PASSWORD,
 // or VIGIL_MYSQL_CREDENTIALS_FILE.
@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	coordbackend "github.com/vigil-db/vigil/pkg/coord/backend"
 	"github.com/vigil-db/vigil/pkg/mysql"
 	"github.com/vigil-db/vigil/pkg/process"
 	"github.com/vigil-db/vigil/pkg/store/backend"
@@ -55,7 +56,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer st.Close()
-	svc, err := discovery.New(cfg, discovery.Deps{Store: st, Credentials: creds, Logger: shared.Logger})
+	c, err := coordbackend.Open(shared.Coordinator)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	svc, err := discovery.New(cfg, discovery.Deps{Store: st, Coordinator: c, Credentials: creds, Logger: shared.Logger})
 	if err != nil {
 		return err
 	}
