@@ -66,6 +66,9 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 		a.addrs[name] = lis.Addr().String()
 	}
 	a.pointAtLocal(&cfg, listenAddrs)
+	if cfg.Discovery.AdvertiseAddr == "" {
+		cfg.Discovery.AdvertiseAddr = a.addrs[Discovery]
+	}
 	if err := cfg.Validate(); err != nil {
 		closeAll(listeners)
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ type ProberConfig struct {
 	// seconds (first column of the first row), typically from a heartbeat
 	// table. It runs only on servers that replicate.
 	LagQuery string
+	// SourceAddr, when set, is the local IP address every connection is
+	// made from: on a host with several addresses, the network the probes
+	// take.
+	SourceAddr string
 }
 
 // ClassificationConfig says how to classify an instance. Each query returns
@@ -86,6 +91,8 @@ func (c ProberConfig) validate() error {
 		return fmt.Errorf("connect timeout %s is negative", c.ConnectTimeout)
 	case c.ReadTimeout < 0:
 		return fmt.Errorf("read timeout %s is negative", c.ReadTimeout)
+	case c.SourceAddr != "" && net.ParseIP(c.SourceAddr) == nil:
+		return fmt.Errorf("source address %q is not an IP address", c.SourceAddr)
 	}
 	// Probe connections allow several statements per round trip, so a
 	// configured query must be exactly one statement.

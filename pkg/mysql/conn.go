@@ -167,7 +167,23 @@ type dialSlotKey struct{}
 // dialTraced is the driver's DialFunc: it dials TCP and, when the context
 // carries a dialSlot, records the connection there.
 func dialTraced(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer // keep-alive is on by default
+	return dialTracedFrom(ctx, nil, network, addr)
+}
+
+// dialerFrom returns a DialFunc that connects from the local IP source,
+// or from any when source is empty.
+func dialerFrom(source string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if source == "" {
+		return dialTraced
+	}
+	local := &net.TCPAddr{IP: net.ParseIP(source)} // validated in ProberConfig.validate
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialTracedFrom(ctx, local, network, addr)
+	}
+}
+
+func dialTracedFrom(ctx context.Context, local net.Addr, network, addr string) (net.Conn, error) {
+	d := net.Dialer{LocalAddr: local} // keep-alive is on by default
 	nc, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err

@@ -183,3 +183,35 @@ func checkFrame(t *testing.T, s *topologyv1.Snapshot, k topology.InstanceKey) {
 		t.Errorf("probe times %v..%v", s.GetProbeStarted(), s.GetProbeFinished())
 	}
 }
+
+// TestProbesConnectFromTheSourceAddress: with SourceAddr set, the server
+// sees every connection come from it; a bad address is refused up front.
+func TestProbesConnectFromTheSourceAddress(t *testing.T) {
+	from := make(chan string, 4)
+	key := fakeServer(t, func(c net.Conn) {
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		from <- host
+		_ = c.Close()
+	})
+	p, err := NewProber(ProberConfig{Credentials: Credentials{User: "u"}, ConnectTimeout: testConnectTimeout,
+		ReadTimeout: testReadTimeout, SourceAddr: "127.0.0.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if snap := p.Probe(context.Background(), key); snap.GetReachable() {
+		t.Fatalf("a server that closes at once probed reachable: %v", snap)
+	}
+	select {
+	case host := <-from:
+		if host != "127.0.0.7" {
+			t.Errorf("connection from %s, want 127.0.0.7", host)
+		}
+	case <-time.After(probeDeadline):
+		t.Fatal("no connection reached the server")
+	}
+	if _, err := NewProber(ProberConfig{Credentials: Credentials{User: "u"}, SourceAddr: "db1"}); err == nil ||
+		!strings.Contains(err.Error(), "source address") {
+		t.Errorf("NewProber with a host name as source address: error = %v, want one naming it", err)
+	}
+}

@@ -159,7 +159,7 @@ func (p *Prober) pool(key topology.InstanceKey) (*instancePool, error) {
 	// is sent as a statement of its own.
 	cfg.MultiStatements = true
 	cfg.Logger = &mysql.NopLogger{} // failures are returned, never logged
-	cfg.DialFunc = dialTraced
+	cfg.DialFunc = dialerFrom(p.cfg.SourceAddr)
 	inner, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connector for %s: %w", key, err)

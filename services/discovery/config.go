@@ -3,6 +3,7 @@ package discovery
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"time"
@@ -43,6 +44,8 @@ type Config struct {
 	// LivenessWatch keeps one connection to every server with replicas,
 	// so that a crash is seen the moment the connection drops.
 	LivenessWatch bool `yaml:"liveness_watch"`
+	// SourceAddr, when set, is the local IP address probes connect from.
+	SourceAddr string `yaml:"source_addr"`
 	// AdvertiseAddr is the gRPC address this member registers for the
 	// analyzers to reach it at; defaults to ListenAddr.
 	AdvertiseAddr string `yaml:"advertise_addr"`
@@ -131,6 +134,9 @@ func (c Config) Validate() error {
 	}
 	if c.CandidateRefresh <= 0 {
 		errs = append(errs, fmt.Errorf("discovery.candidate_refresh: %s must be above 0", c.CandidateRefresh))
+	}
+	if c.SourceAddr != "" && net.ParseIP(c.SourceAddr) == nil {
+		errs = append(errs, fmt.Errorf("discovery.source_addr: %q is not an IP address", c.SourceAddr))
 	}
 	if c.ReplicationFactor < 1 {
 		errs = append(errs, fmt.Errorf("discovery.replication_factor: %d must be at least 1", c.ReplicationFactor))

@@ -17,11 +17,12 @@ func TestConfigValidateNamesEverySetting(t *testing.T) {
 	c.ReplicationFactor = 0
 	c.MembershipTTL = 100 * time.Millisecond
 	c.RegistryRefresh = 0
+	c.SourceAddr = "db1"
 	c.Seeds = []string{"db1"}
 	c.Classification.PromotionRulePatterns = []mysql.PromotionRulePattern{{Pattern: "(", Rule: "prefer"}}
 	err := c.Validate()
 	for _, want := range []string{
-		"discovery.candidate_refresh", "discovery.replication_factor", "discovery.membership_ttl", "discovery.registry_refresh",
+		"discovery.candidate_refresh", "discovery.replication_factor", "discovery.membership_ttl", "discovery.registry_refresh", "discovery.source_addr",
 		"discovery.seeds[0]", "discovery.classification.promotion_rule_patterns[0].pattern",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {

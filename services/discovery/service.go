@@ -94,6 +94,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		ObserverID:     cfg.MemberID,
 		ObserverDomain: cfg.Domain,
 		LagQuery:       cfg.LagQuery,
+		SourceAddr:     cfg.SourceAddr,
 		Classification: mysql.ClassificationConfig{
 			ClusterAliasQuery:        c.ClusterAliasQuery,
 			ClusterDomainQuery:       c.ClusterDomainQuery,

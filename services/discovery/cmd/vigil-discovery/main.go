@@ -61,12 +61,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer c.Close()
-	svc, err := discovery.New(cfg, discovery.Deps{Store: st, Coordinator: c, Credentials: creds, Logger: shared.Logger})
+	lis, err := cmd.Listen(cfg.ListenAddr)
 	if err != nil {
 		return err
 	}
-	lis, err := cmd.Listen(cfg.ListenAddr)
+	if cfg.AdvertiseAddr == "" {
+		cfg.AdvertiseAddr = lis.Addr().String()
+	}
+	svc, err := discovery.New(cfg, discovery.Deps{Store: st, Coordinator: c, Credentials: creds, Logger: shared.Logger})
 	if err != nil {
+		lis.Close()
 		return err
 	}
 	return process.ServeGRPC(ctx, lis, svc, shared.Logger.With("service", "discovery"), ready)
