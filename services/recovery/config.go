@@ -18,7 +18,8 @@ type Config struct {
 	// AnalyzerAddrs are the analyzers whose failure events it follows.
 	AnalyzerAddrs []string `yaml:"analyzer_addrs"`
 	// DiscoveryAddrs are the discovery members asked to re-probe a cluster
-	// before a recovery acts.
+	// before a recovery acts. Empty: the members registered on the
+	// coordinator.
 	DiscoveryAddrs []string `yaml:"discovery_addrs"`
 	// Name identifies this recovery process in the audit and in logs;
 	// the host name by default. Give each process of a host its own.
@@ -94,10 +95,10 @@ func (c Config) Validate() error {
 	if c.ListenAddr == "" {
 		errs = append(errs, errors.New("recovery.listen: empty"))
 	}
+	if len(c.AnalyzerAddrs) == 0 {
+		errs = append(errs, errors.New("recovery.analyzer_addrs: empty"))
+	}
 	for field, addrs := range map[string][]string{"analyzer_addrs": c.AnalyzerAddrs, "discovery_addrs": c.DiscoveryAddrs} {
-		if len(addrs) == 0 {
-			errs = append(errs, fmt.Errorf("recovery.%s: empty", field))
-		}
 		for i, a := range addrs {
 			if a == "" {
 				errs = append(errs, fmt.Errorf("recovery.%s[%d]: empty", field, i))

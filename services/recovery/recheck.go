@@ -2,14 +2,12 @@ package recovery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/vigil-db/vigil/pkg/topology"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
-	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
@@ -56,16 +54,38 @@ func (s *Service) recheck(ctx context.Context, d *analyzerv1.Detection, failed t
 		}
 	}
 	t.classifications = classifications
-	snaps, err := s.probeNow(ctx, append([]topology.InstanceKey{failed}, replicas...))
+	answers, err := s.probeEvery(ctx, append([]topology.InstanceKey{failed}, replicas...))
 	if err != nil {
 		return t, GateRecheck, "re-probe failed: " + err.Error()
 	}
-	self := snaps[0]
-	switch {
-	case topology.IsGood(self):
-		return t, GateRecheck, "failure gone: " + failed.String() + " answers again"
-	case topology.IsAccessProblem(self.GetErrorClass()):
+	// The failed instance by a majority of the members that answered, as
+	// the analyzer judges: one member that reaches it, or not, decides
+	// nothing alone. The replicas by the best answer: a replica's own word
+	// on its replication is the same whoever reads it.
+	var good, denied int
+	var self *topologyv1.Snapshot
+	for _, a := range answers {
+		switch {
+		case topology.IsGood(a[0]):
+			good++
+		case topology.IsAccessProblem(a[0].GetErrorClass()):
+			denied++
+			self = a[0]
+		}
+	}
+	switch n := len(answers); {
+	case 2*good > n:
+		return t, GateRecheck, fmt.Sprintf("failure gone: %s answers again (to %d of %d discovery members)", failed, good, n)
+	case 2*(good+denied) > n && denied > 0:
 		return t, GateRecheck, "Vigil cannot log in to " + failed.String() + " (" + self.GetError() + "): not a failure of the server"
+	}
+	snaps := make([]*topologyv1.Snapshot, len(answers[0]))
+	for i := range snaps {
+		for _, a := range answers {
+			if better(a[i], snaps[i]) {
+				snaps[i] = a[i]
+			}
+		}
 	}
 	var replicating, silent []string
 	for i, k := range replicas {
@@ -163,27 +183,6 @@ func (s *Service) replicasOf(ctx context.Context, key topology.InstanceKey) ([]t
 		}
 	}
 	return out, classifications, nil
-}
-
-// probeNow asks the discovery members, in order, to probe keys now, and
-// returns the first complete answer.
-func (s *Service) probeNow(ctx context.Context, keys []topology.InstanceKey) ([]*topologyv1.Snapshot, error) {
-	req := &discoveryv1.ProbeNowRequest{}
-	for _, k := range keys {
-		req.Instances = append(req.Instances, k.Proto())
-	}
-	var errs []error
-	for i, c := range s.discovery {
-		resp, err := c.ProbeNow(ctx, req)
-		if err == nil && len(resp.GetSnapshots()) == len(keys) {
-			return resp.GetSnapshots(), nil
-		}
-		if err == nil {
-			err = fmt.Errorf("%d snapshots for %d instances", len(resp.GetSnapshots()), len(keys))
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", s.cfg.DiscoveryAddrs[i], err))
-	}
-	return nil, errors.Join(errs...)
 }
 
 // sourceOf returns the source of a snapshot's default channel.

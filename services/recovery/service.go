@@ -19,10 +19,10 @@ import (
 	"github.com/vigil-db/vigil/pkg/coord"
 	"github.com/vigil-db/vigil/pkg/grpcx"
 	"github.com/vigil-db/vigil/pkg/mysql"
+	"github.com/vigil-db/vigil/pkg/shard"
 	"github.com/vigil-db/vigil/pkg/store"
 	"github.com/vigil-db/vigil/pkg/topology"
 	analyzerv1 "github.com/vigil-db/vigil/proto/vigil/analyzer/v1"
-	discoveryv1 "github.com/vigil-db/vigil/proto/vigil/discovery/v1"
 	recoveryv1 "github.com/vigil-db/vigil/proto/vigil/recovery/v1"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
@@ -67,7 +67,7 @@ type Service struct {
 	conns     []*grpc.ClientConn
 	analyzers []analyzerv1.AnalyzerServiceClient
 	topology  []topologyv1.TopologyServiceClient
-	discovery []discoveryv1.DiscoveryServiceClient
+	discovery *discoveryMembers
 
 	// runCtx lives from New until Run returns: recoveries and fencing
 	// watches run in it.
@@ -121,14 +121,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		s.analyzers = append(s.analyzers, analyzerv1.NewAnalyzerServiceClient(conn))
 		s.topology = append(s.topology, topologyv1.NewTopologyServiceClient(conn))
 	}
-	for _, addr := range cfg.DiscoveryAddrs {
-		conn, err := grpcx.Dial(addr)
-		if err != nil {
-			s.closeConns()
-			return nil, fmt.Errorf("recovery.discovery_addrs: %s: %w", addr, err)
-		}
-		s.conns = append(s.conns, conn)
-		s.discovery = append(s.discovery, discoveryv1.NewDiscoveryServiceClient(conn))
+	s.discovery = &discoveryMembers{static: cfg.DiscoveryAddrs, conns: map[string]*grpc.ClientConn{}}
+	if len(cfg.DiscoveryAddrs) == 0 {
+		s.discovery.view = shard.Follow(s.runCtx, deps.Coordinator)
 	}
 	return s, nil
 }
@@ -205,6 +200,9 @@ func (s *Service) closeConns() {
 		_ = c.Close()
 	}
 	s.conns = nil
+	if s.discovery != nil {
+		s.discovery.close()
+	}
 }
 
 // markDone records that a recovery ran for a detection.
