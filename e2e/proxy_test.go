@@ -84,3 +84,84 @@ func (p *tcpProxy) closeAll() {
 		c.Close()
 	}
 }
+
+// sourceProxy forwards connections to a server and can cut clients off by
+// the address they connect from: their connections are closed and new ones
+// refused, while other clients go on as before.
+type sourceProxy struct {
+	lis    net.Listener
+	target string
+
+	mu    sync.Mutex
+	cut   map[string]bool
+	conns map[net.Conn]string // client side, by source address
+}
+
+func startSourceProxy(t *testing.T, target string) *sourceProxy {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &sourceProxy{lis: lis, target: target, cut: map[string]bool{}, conns: map[net.Conn]string{}}
+	go p.serve()
+	t.Cleanup(func() {
+		p.lis.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for c := range p.conns {
+			c.Close()
+		}
+	})
+	return p
+}
+
+// Addr is the proxy's host:port.
+func (p *sourceProxy) Addr() string { return p.lis.Addr().String() }
+
+func (p *sourceProxy) serve() {
+	for {
+		client, err := p.lis.Accept()
+		if err != nil {
+			return
+		}
+		from, _, _ := net.SplitHostPort(client.RemoteAddr().String())
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		p.mu.Lock()
+		refused := p.cut[from]
+		if !refused {
+			p.conns[client] = from
+		}
+		p.mu.Unlock()
+		if refused {
+			client.Close()
+			server.Close()
+			continue
+		}
+		go func() {
+			pipe(client, server)
+			p.mu.Lock()
+			delete(p.conns, client)
+			p.mu.Unlock()
+		}()
+		go pipe(server, client)
+	}
+}
+
+// CutFrom cuts off the clients connecting from each of ips.
+func (p *sourceProxy) CutFrom(ips ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ip := range ips {
+		p.cut[ip] = true
+	}
+	for c, from := range p.conns {
+		if p.cut[from] {
+			c.Close()
+		}
+	}
+}
