@@ -21,7 +21,8 @@ import (
 
 // vigilServices maps each Vigil container to the service it runs.
 var vigilServices = map[string]string{
-	"vigil-discovery": app.Discovery,
+	"vigil-discovery-1": app.Discovery,
+	"vigil-discovery-2": app.Discovery,
 	"vigil-analyzer":  app.Analyzer,
 	"vigil-recovery":  app.Recovery,
 	"vigil-gateway":   app.Gateway,
@@ -55,7 +56,7 @@ func project(t *testing.T) *types.Project {
 
 func TestComposeHasTheStack(t *testing.T) {
 	p := project(t)
-	want := []string{"etcd", "mariadb-1", "mariadb-2", "postgres", "vigil-analyzer", "vigil-discovery", "vigil-gateway", "vigil-recovery"}
+	want := []string{"etcd", "mariadb-1", "mariadb-2", "postgres", "vigil-analyzer", "vigil-discovery-1", "vigil-discovery-2", "vigil-gateway", "vigil-recovery"}
 	if got := p.ServiceNames(); !slices.Equal(sorted(got), want) {
 		t.Errorf("services = %v, want %v", sorted(got), want)
 	}
@@ -166,7 +167,7 @@ func TestNoSecretsOnCommandLines(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"vigil-discovery", "vigil-recovery"} {
+	for _, name := range []string{"vigil-discovery-1", "vigil-discovery-2", "vigil-recovery"} {
 		env := p.Services[name].Environment
 		if env["VIGIL_MYSQL_USER"] == nil || env["VIGIL_MYSQL_PASSWORD"] == nil {
 			t.Errorf("%s: no VIGIL_MYSQL_USER/VIGIL_MYSQL_PASSWORD in its environment", name)
@@ -195,12 +196,12 @@ func secretValues(p *types.Project) []string {
 
 func TestSecretsAgree(t *testing.T) {
 	p := project(t)
-	store := env(t, p, "vigil-discovery", "PGPASSWORD")
+	store := env(t, p, "vigil-discovery-1", "PGPASSWORD")
 	if pg := env(t, p, "postgres", "POSTGRES_PASSWORD"); store != pg {
 		t.Errorf("PGPASSWORD of the Vigil services is not postgres's POSTGRES_PASSWORD")
 	}
-	mysqlUser := env(t, p, "vigil-discovery", "VIGIL_MYSQL_USER")
-	mysqlPassword := env(t, p, "vigil-discovery", "VIGIL_MYSQL_PASSWORD")
+	mysqlUser := env(t, p, "vigil-discovery-1", "VIGIL_MYSQL_USER")
+	mysqlPassword := env(t, p, "vigil-discovery-1", "VIGIL_MYSQL_PASSWORD")
 	want := "CREATE USER '" + mysqlUser + "'@'%' IDENTIFIED BY '" + mysqlPassword + "'"
 	for _, file := range []string{"mariadb/master.sql", "mariadb/replica.sql"} {
 		if !strings.Contains(readFile(t, file), want) {
@@ -228,9 +229,13 @@ func TestDependenciesWaitForHealth(t *testing.T) {
 		}
 	}
 	for _, want := range []struct{ service, dep string }{
-		{"vigil-discovery", "postgres"},
-		{"vigil-discovery", "mariadb-1"},
+		{"vigil-discovery-1", "postgres"},
+		{"vigil-discovery-1", "etcd"},
+		{"vigil-discovery-1", "mariadb-1"},
+		{"vigil-discovery-2", "postgres"},
+		{"vigil-discovery-2", "etcd"},
 		{"vigil-analyzer", "postgres"},
+		{"vigil-analyzer", "etcd"},
 		{"vigil-recovery", "postgres"},
 		{"vigil-recovery", "etcd"},
 		{"mariadb-2", "mariadb-1"},
@@ -301,7 +306,7 @@ func TestVigilConfig(t *testing.T) {
 	}
 	p := project(t)
 	listen := map[string]string{
-		"vigil-discovery": cfg.Discovery.ListenAddr, "vigil-analyzer": cfg.Analyzer.ListenAddr,
+		"vigil-discovery-1": cfg.Discovery.ListenAddr, "vigil-discovery-2": cfg.Discovery.ListenAddr, "vigil-analyzer": cfg.Analyzer.ListenAddr,
 		"vigil-recovery": cfg.Recovery.ListenAddr, "vigil-gateway": cfg.Gateway.ListenAddr,
 	}
 	for container, addr := range listen {
@@ -434,4 +439,37 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// TestTwoDiscoveryMembers: the members share the probing through etcd, each
+// under a host name of its own that is also a service name (its member id
+// and the address it registers), and the analyzer and recovery follow them
+// from etcd.
+func TestTwoDiscoveryMembers(t *testing.T) {
+	p := project(t)
+	cfg, err := app.LoadConfig("vigil.yaml", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := map[string]bool{}
+	for container, service := range vigilServices {
+		if service != app.Discovery {
+			continue
+		}
+		s := p.Services[container]
+		if s.Hostname != container {
+			t.Errorf("%s: hostname %q, want %q: it names the member and the address it registers", container, s.Hostname, container)
+		}
+		hosts[s.Hostname] = true
+	}
+	if len(hosts) < 2 {
+		t.Errorf("%d discovery members, want two", len(hosts))
+	}
+	if cfg.Discovery.ReplicationFactor != len(hosts) || cfg.Discovery.MemberID != app.DefaultConfig().Discovery.MemberID || cfg.Discovery.AdvertiseAddr != "" {
+		t.Errorf("discovery: replication_factor %d, member_id %q, advertise_addr %q; want every member observing every instance, ids and addresses from the host names",
+			cfg.Discovery.ReplicationFactor, cfg.Discovery.MemberID, cfg.Discovery.AdvertiseAddr)
+	}
+	if len(cfg.Analyzer.DiscoveryAddrs) != 0 || len(cfg.Recovery.DiscoveryAddrs) != 0 {
+		t.Errorf("analyzer and recovery list discovery members %v, %v; want them followed from etcd", cfg.Analyzer.DiscoveryAddrs, cfg.Recovery.DiscoveryAddrs)
+	}
 }

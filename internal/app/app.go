@@ -66,8 +66,8 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 		a.addrs[name] = lis.Addr().String()
 	}
 	a.pointAtLocal(&cfg, listenAddrs)
-	if cfg.Discovery.AdvertiseAddr == "" {
-		cfg.Discovery.AdvertiseAddr = a.addrs[Discovery]
+	if bound, ok := a.addrs[Discovery]; ok && cfg.Discovery.AdvertiseAddr == "" {
+		cfg.Discovery.AdvertiseAddr = discovery.DefaultAdvertiseAddr(bound)
 	}
 	if err := cfg.Validate(); err != nil {
 		closeAll(listeners)

@@ -47,7 +47,8 @@ type Config struct {
 	// SourceAddr, when set, is the local IP address probes connect from.
 	SourceAddr string `yaml:"source_addr"`
 	// AdvertiseAddr is the gRPC address this member registers for the
-	// analyzers to reach it at; defaults to ListenAddr.
+	// analyzers to reach it at; defaults to ListenAddr, with the host name
+	// for a wildcard host.
 	AdvertiseAddr string `yaml:"advertise_addr"`
 	// ReplicationFactor is how many members probe each instance. Each
 	// member probes the instances it owns by rendezvous hashing over the
@@ -66,7 +67,25 @@ func (c Config) advertiseAddr() string {
 	if c.AdvertiseAddr != "" {
 		return c.AdvertiseAddr
 	}
-	return c.ListenAddr
+	return DefaultAdvertiseAddr(c.ListenAddr)
+}
+
+// DefaultAdvertiseAddr is the address a member listening on listen
+// registers when advertise_addr is unset: listen itself, or, for a
+// wildcard host (0.0.0.0, ::), the host name with listen's port.
+func DefaultAdvertiseAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return listen
+	}
+	name, err := os.Hostname()
+	if err != nil {
+		return listen
+	}
+	return net.JoinHostPort(name, port)
 }
 
 // Classification holds the queries (first column of the first row) and host

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,21 @@ func TestConfigValidateNamesEverySetting(t *testing.T) {
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %q", err, want)
+		}
+	}
+}
+
+func TestDefaultAdvertiseAddr(t *testing.T) {
+	host, _ := os.Hostname()
+	for listen, want := range map[string]string{
+		"127.0.0.1:7101": "127.0.0.1:7101",
+		"db-vigil:7101":  "db-vigil:7101",
+		"0.0.0.0:7101":   host + ":7101",
+		"[::]:7101":      host + ":7101",
+		":7101":          host + ":7101",
+	} {
+		if got := DefaultAdvertiseAddr(listen); got != want {
+			t.Errorf("DefaultAdvertiseAddr(%q) = %q, want %q", listen, got, want)
 		}
 	}
 }

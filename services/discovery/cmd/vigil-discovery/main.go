@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	if cfg.AdvertiseAddr == "" {
-		cfg.AdvertiseAddr = lis.Addr().String()
+		cfg.AdvertiseAddr = discovery.DefaultAdvertiseAddr(lis.Addr().String())
 	}
 	svc, err := discovery.New(cfg, discovery.Deps{Store: st, Coordinator: c, Credentials: creds, Logger: shared.Logger})
 	if err != nil {
