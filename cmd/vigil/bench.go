@@ -30,8 +30,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "takeover" {
 		return runBenchTakeover(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "fleet" {
+		return runBenchFleet(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "simfleet" {
+		return runSimFleet(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "probe" {
-		return fmt.Errorf("%w: vigil bench probe|detect|failover|takeover [flags]", errUsage)
+		return fmt.Errorf("%w: vigil bench probe|detect|failover|takeover|fleet [flags]", errUsage)
 	}
 	fs := flag.NewFlagSet("vigil bench probe", flag.ContinueOnError)
 	fs.SetOutput(stderr)

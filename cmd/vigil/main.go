@@ -31,6 +31,9 @@ const usage = `Usage:
   vigil bench probe [flags]     measure probe cost against a sandbox topology
   vigil bench detect [flags]    measure failure detection latency against a sandbox topology
   vigil bench failover [flags]  measure automated failover against fresh sandbox topologies
+  vigil bench takeover [flags]  measure write unavailability of graceful master takeovers
+  vigil bench fleet [flags]     measure discovery and analysis at scale on a simulated fleet
+  vigil bench simfleet [flags]  serve a simulated fleet (for bench fleet) until interrupted
 
 Run "vigil <command> -h" for the flags of a command.
 `

@@ -296,10 +296,11 @@ func (p *Prober) Hold(ctx context.Context, key topology.InstanceKey) error {
 		return fmt.Errorf("liveness watch of %s: connect: %w", key, err)
 	}
 	defer conn.Close()
-	// Each sleep ends well within the connection's read timeout.
-	sleep := (p.cfg.ReadTimeout / 2).Seconds()
+	// Each sleep ends well within the connection's read timeout. The
+	// statement is plain text: no prepared statement is held on the server.
+	stmt := fmt.Sprintf("DO SLEEP(%.3f)", (p.cfg.ReadTimeout / 2).Seconds())
 	for {
-		_, err := conn.ExecContext(ctx, "DO SLEEP(?)", sleep)
+		_, err := conn.ExecContext(ctx, stmt)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -20,8 +20,9 @@ import (
 // Version is the server version every instance reports.
 const Version = "10.11.9-MariaDB-log"
 
-// Port is the port every instance listens on, each on its own address.
-const Port = 3306
+// Port is the port every instance listens on, each on its own address:
+// not 3306, which a real server may hold on every address.
+const Port = 33306
 
 // Instance is one virtual server.
 type Instance struct {
