@@ -251,7 +251,7 @@ func replicaStatus(inst *Instance) resultSet {
 		"Last_IO_Errno": "0", "Last_SQL_Errno": "0", "Master_Server_Id": strconv.Itoa(inst.Master.ServerID),
 		"Using_Gtid": "Slave_Pos", "Gtid_IO_Pos": gtid(inst), "Parallel_Mode": "optimistic", "SQL_Delay": "0",
 		"Slave_SQL_Running_State": "Slave has read all relay log; waiting for more updates",
-		"Slave_DDL_Groups": "0", "Slave_Non_Transactional_Groups": "0", "Slave_Transactional_Groups": "0",
+		"Slave_DDL_Groups":        "0", "Slave_Non_Transactional_Groups": "0", "Slave_Transactional_Groups": "0",
 		"Retried_transactions": "0", "Max_relay_log_size": "1073741824", "Executed_log_entries": "10",
 		"Slave_received_heartbeats": "0", "Slave_heartbeat_period": "30.000", "Gtid_Slave_Pos": gtid(inst),
 		"Master_Slave_time_diff": "0",
