@@ -144,6 +144,21 @@ func TestRESTRoundTrips(t *testing.T) {
 				t.Errorf("explain = %v", b)
 			}
 		}},
+		{"GET", "/api/v1/discovery/members", "", 200, func(t *testing.T, b map[string]any) {
+			ms, _ := b["members"].([]any)
+			if len(ms) != 1 || b["coordinated"] != true {
+				t.Fatalf("members = %v", b)
+			}
+			if m := ms[0].(map[string]any); m["member_id"] != b["answered_by"] || m["owned_instances"] != float64(3) || m["addr"] == "" {
+				t.Errorf("member = %v", m)
+			}
+		}},
+		{"GET", "/api/v1/instances/" + hostPort(m), "", 200, func(t *testing.T, b map[string]any) {
+			obs, _ := b["instance"].(map[string]any)["observers"].([]any)
+			if len(obs) != 1 || obs[0].(map[string]any)["reachable"] != true {
+				t.Errorf("observers = %v", obs)
+			}
+		}},
 
 		// Bad input: clear JSON errors with the right codes, never a 500.
 		{"GET", "/api/v1/analysis?cluster=nope", "", 404, nil},

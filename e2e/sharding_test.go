@@ -161,7 +161,8 @@ func checkListMembers(t *testing.T, url string, want []shard.Member, owned int) 
 // through a proxy that cuts clients off by address. The replicas reach the
 // master through the proxy too. One observer cut off, with the replicas,
 // is no DeadMaster and no recovery; two of three give the verdict, the
-// event names the observers, and the recovery runs.
+// event names the observers, and the recovery runs. Two analyzers reach
+// the same verdicts.
 func TestQuorumOfObservers(t *testing.T) {
 	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
 	m := topo.Master()
@@ -188,6 +189,10 @@ func TestQuorumOfObservers(t *testing.T) {
 	all := []string{"d1", "d2", "d3"}
 	waitObservers(t, s, keys, map[string][]string{keys[0]: all, keys[1]: all, keys[2]: all}, "three observers of every instance")
 	events := followEvents(t, s)
+	// A second analyzer, following the same members, reaches the same verdicts.
+	other := membersStack(t, dsn, url, app.Analyzer)
+	waitObservers(t, other, keys, map[string][]string{keys[0]: all, keys[1]: all, keys[2]: all}, "three observers of every instance, for the second analyzer")
+	otherEvents := followEvents(t, other)
 
 	// One observer and the replicas cut off from the master.
 	proxy.CutFrom("127.0.0.1", sources["d3"])
@@ -207,11 +212,13 @@ func TestQuorumOfObservers(t *testing.T) {
 	})
 	waitPast(time.Now().Add(4 * pollInterval))
 	events.assertNone(t, recoveryCodes...)
+	otherEvents.assertNone(t, recoveryCodes...)
 	assertNoRecovery(t, s)
 
 	// A second observer cut off: a majority saw the master fail.
 	proxy.CutFrom(sources["d2"])
 	d, _ := events.waitFor(t, "DeadMaster", proxy.Addr(), 10*time.Second)
+	otherEvents.waitFor(t, "DeadMaster", proxy.Addr(), 10*time.Second)
 	var named []string
 	for _, e := range d.GetEvidence() {
 		if keyString(e.GetInstance()) == proxy.Addr() {
