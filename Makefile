@@ -35,6 +35,7 @@ bench: deps
 	$(GO) run ./cmd/vigil bench detect --runs 20
 	$(GO) run ./cmd/vigil bench failover --runs 20
 	$(GO) run ./cmd/vigil bench takeover --runs 20
+	$(GO) run ./cmd/vigil bench fleet
 
 # Code generation uses tools pinned in tools/go.mod, built into bin/.
 tools: $(TOOLS)
