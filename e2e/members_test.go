@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vigil-db/vigil/pkg/sandbox"
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
@@ -59,6 +61,8 @@ type discoveryMember struct {
 type memberSpec struct {
 	id, domain, sourceAddr string
 	replicationFactor      int
+	// membershipTTL is the member's lease TTL; 2s when zero.
+	membershipTTL time.Duration
 }
 
 // startMember writes the member's configuration and starts it. It probes
@@ -80,10 +84,11 @@ discovery:
   read_timeout: 500ms
   persist_interval: 200ms
   replication_factor: %d
-  membership_ttl: 2s
+  membership_ttl: %s
   registry_refresh: 250ms
   seeds: [%s]%s
-`, storeURL, coordinator, spec.id, spec.domain, pollInterval, spec.replicationFactor, strings.Join(seeds, ", "), source)
+`, storeURL, coordinator, spec.id, spec.domain, pollInterval, spec.replicationFactor, cmp.Or(spec.membershipTTL, 2*time.Second),
+		strings.Join(seeds, ", "), source)
 	config := filepath.Join(t.TempDir(), spec.id+".yaml")
 	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

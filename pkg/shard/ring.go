@@ -9,6 +9,11 @@ import (
 	"github.com/vigil-db/vigil/pkg/coord"
 )
 
+// rejoinEvery is how often a member whose session ended tries to register
+// again: soon after the coordinator is back, before its old lease (renewed
+// by the coordinator's restart) runs out and the others see it leave.
+const rejoinEvery = 250 * time.Millisecond
+
 // Ring is one member's place among the discovery members: it registers the
 // member under a session of its own, follows every member, and says which
 // instances the member owns.
@@ -100,7 +105,7 @@ func (r *Ring) keep(ctx context.Context) {
 		}
 		for ctx.Err() == nil {
 			select {
-			case <-time.After(retryEvery):
+			case <-time.After(rejoinEvery):
 			case <-ctx.Done():
 				return
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -31,14 +32,17 @@ type member struct {
 	client discoveryv1.DiscoveryServiceClient
 }
 
-// list returns the members now, dialing the new ones.
-func (d *discoveryMembers) list() ([]member, error) {
+// membersWait bounds how long a re-check waits for the first member to
+// show up: the coordinator may just be back, with registrations moving to
+// new leases.
+const membersWait = 5 * time.Second
+
+// list returns the members now, dialing the new ones. With members from
+// the coordinator and none registered, it waits up to membersWait for one.
+func (d *discoveryMembers) list(ctx context.Context) ([]member, error) {
 	addrs := d.static
 	if d.view != nil {
-		addrs = nil
-		for _, m := range d.view.List() {
-			addrs = append(addrs, m.Addr)
-		}
+		addrs = d.registered(ctx)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -57,6 +61,29 @@ func (d *discoveryMembers) list() ([]member, error) {
 	return out, nil
 }
 
+// registered returns the addresses of the members on the coordinator,
+// waiting up to membersWait while there are none.
+func (d *discoveryMembers) registered(ctx context.Context) []string {
+	deadline := time.After(membersWait)
+	for {
+		changed := d.view.Changed()
+		var addrs []string
+		for _, m := range d.view.List() {
+			addrs = append(addrs, m.Addr)
+		}
+		if len(addrs) > 0 {
+			return addrs
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 func (d *discoveryMembers) close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -70,7 +97,7 @@ func (d *discoveryMembers) close() {
 // returns each complete answer: one snapshot per key, in order, per member
 // that answered. It fails when no member answered.
 func (s *Service) probeEvery(ctx context.Context, keys []topology.InstanceKey) ([][]*topologyv1.Snapshot, error) {
-	members, err := s.discovery.list()
+	members, err := s.discovery.list(ctx)
 	if err != nil {
 		return nil, err
 	}

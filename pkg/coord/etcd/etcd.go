@@ -14,6 +14,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/vigil-db/vigil/pkg/coord"
 )
@@ -34,7 +36,17 @@ func New(client *clientv3.Client, namespace string) *Coordinator {
 // Dial connects to the etcd cluster at endpoints and returns a coordinator
 // under namespace that closes its client on Close.
 func Dial(endpoints []string, namespace string) (*Coordinator, error) {
-	client, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	client, err := clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: 5 * time.Second,
+		// Reconnect within a second of etcd coming back, however long it
+		// was away: gRPC's default backoff grows to two minutes, and a
+		// member that reconnects late finds its lease expired.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: time.Second,
+		})},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
 	}
