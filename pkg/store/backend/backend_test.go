@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 )
 
 func TestOpen(t *testing.T) {
+	t.Chdir(t.TempDir()) // for the relative file
 	tests := []struct {
 		name    string
 		url     string
@@ -18,9 +20,13 @@ func TestOpen(t *testing.T) {
 		{name: "memory", url: Memory},
 		{name: "postgres URL", url: pgtest.NewDSN(t)},
 		{name: "postgresql URL", url: strings.Replace(pgtest.NewDSN(t), "postgres://", "postgresql://", 1)},
-		{name: "MySQL URL", url: "mysql://root:s3cret-pw@127.0.0.1:3306/vigil", wantErr: `scheme "mysql" is not supported; give a PostgreSQL URL (postgres:// or postgresql://) or "memory"`},
+		{name: "sqlite URL", url: "sqlite://" + filepath.Join(t.TempDir(), "vigil.db")},
+		{name: "file path", url: filepath.Join(t.TempDir(), "state")},
+		{name: "relative .db file", url: "vigil-backend-test.db"},
+		{name: "sqlite URL without a path", url: "sqlite://", wantErr: `scheme "sqlite" is not supported`},
+		{name: "MySQL URL", url: "mysql://root:s3cret-pw@127.0.0.1:3306/vigil", wantErr: `scheme "mysql" is not supported; give a PostgreSQL URL (postgres:// or postgresql://), an embedded store`},
 		{name: "unknown scheme", url: "etcd://127.0.0.1:2379", wantErr: `scheme "etcd" is not supported`},
-		{name: "keyword/value DSN", url: "host=127.0.0.1 password=s3cret-pw dbname=vigil", wantErr: `not a URL; give a PostgreSQL URL (postgres:// or postgresql://) or "memory"`},
+		{name: "keyword/value DSN", url: "host=127.0.0.1 password=s3cret-pw dbname=vigil", wantErr: `not a URL; give a PostgreSQL URL (postgres:// or postgresql://), an embedded store`},
 		{name: "misspelt memory", url: "memroy", wantErr: "not a URL"},
 		{name: "empty", url: "", wantErr: "not a URL"},
 		{name: "no scheme", url: "://127.0.0.1", wantErr: "not a URL"},

@@ -4,14 +4,12 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vigil-db/vigil/pkg/store/internal/migrations"
 )
 
 // migrationFiles holds the schema, one file per version: NNNN_name.sql.
@@ -23,47 +21,11 @@ var migrationFiles embed.FS
 // migrations between processes starting together ("vigil" in ASCII).
 const migrationLockID = 0x766967696c
 
-// migration is one schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
-	}
-	var out []migration
-	for _, name := range names {
-		base := path.Base(name)
-		prefix, _, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(prefix)
-		if !ok || err != nil || version <= 0 {
-			return nil, fmt.Errorf("migration %s: name does not start with a version number and _", base)
-		}
-		sql, err := fs.ReadFile(migrationFiles, name)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", base, err)
-		}
-		out = append(out, migration{version: version, name: base, sql: string(sql)})
-	}
-	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", out[i-1].name, out[i].name)
-		}
-	}
-	return out, nil
-}
-
 // migrate applies the migrations the database lacks, all in one transaction
 // under an advisory lock, so that concurrent starts apply each exactly once
 // and a failed migration leaves nothing behind.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	all, err := migrations()
+	all, err := migrations.Read(migrationFiles, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
@@ -86,14 +48,14 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 			return fmt.Errorf("read schema_migrations: %w", err)
 		}
 		for _, m := range all {
-			if slices.Contains(applied, int32(m.version)) {
+			if slices.Contains(applied, int32(m.Version)) {
 				continue
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("apply migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("apply migration %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", m.version); err != nil {
-				return fmt.Errorf("record migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", m.Version); err != nil {
+				return fmt.Errorf("record migration %s: %w", m.Name, err)
 			}
 		}
 		return nil
