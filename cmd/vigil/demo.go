@@ -19,7 +19,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs := flag.NewFlagSet("vigil demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	basePort := fs.Int("base-port", 24001, "port of the first sandbox instance; the others follow")
-	storeURL := fs.String("store", "postgres://postgres@127.0.0.1:5432/vigil_demo?sslmode=disable", "PostgreSQL URL or \"memory\"")
+	storeURL := fs.String("store", "", "store URL: postgres://..., sqlite:///path/vigil.db or \"memory\" (default the embedded store in --data-dir)")
+	dataDir := fs.String("data-dir", app.DefaultDataDir, "`directory` of the embedded store")
 	exit := fs.Bool("exit", false, "exit once the topology is printed instead of serving until interrupted")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -34,7 +35,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	defer remove()
 
 	cfg := app.DefaultConfig()
-	cfg.Store = *storeURL
+	cfg.Store, cfg.DataDir = *storeURL, *dataDir
 	if v := getenv("VIGIL_STORE_URL"); v != "" {
 		cfg.Store = v
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +28,14 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{name: "bad seed", args: []string{"--store=memory", "--seed=db1"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"}, wantErr: "discovery.seeds[0]"},
 		{name: "missing credentials", args: []string{"--store=memory"}, wantErr: "MySQL credentials"},
 		{name: "unreachable PostgreSQL", args: []string{"--services=recovery", "--store=postgres://postgres@127.0.0.1:1/vigil?connect_timeout=2"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"}, wantErr: "127.0.0.1:1"},
-		{name: "MySQL store", args: []string{"--services=recovery", "--store=mysql://root@127.0.0.1:3306/vigil"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"}, wantErr: `scheme "mysql" is not supported; give a PostgreSQL URL (postgres:// or postgresql://) or "memory"`},
+		{name: "MySQL store", args: []string{"--services=recovery", "--store=mysql://root@127.0.0.1:3306/vigil"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"}, wantErr: `scheme "mysql" is not supported; give a PostgreSQL URL (postgres:// or postgresql://), an embedded store`},
 		{name: "recovery alone needs credentials", args: []string{"--services=recovery", "--store=memory"}, wantErr: "MySQL credentials"},
 		{name: "missing config file", args: []string{"--config=/nonexistent/vigil.yaml"}, wantErr: "read config"},
+		{name: "embedded store with some services", args: []string{"--services=recovery", "--store=sqlite:///tmp/vigil-never-created.db"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"},
+			wantErr: "serves one process that runs discovery, analyzer and recovery together; this one runs recovery"},
+		{name: "data directory is a file", args: []string{"--data-dir=main_test.go"}, env: map[string]string{"VIGIL_MYSQL_USER": "u"}, wantErr: "data directory"},
 		{name: "bad sandbox command", args: []string{"sandbox", "sideways"}, wantErr: "unknown sandbox command", usage: true},
-		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe|detect|failover|takeover", usage: true},
+		{name: "bad bench", args: []string{"bench"}, wantErr: "vigil bench probe|detect|failover|takeover|fleet", usage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,5 +90,28 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestRunRefusesADamagedStoreUntouched: a file in the data directory that
+// is not a SQLite database stops vigil at start with an error naming it,
+// and the file is left as it was.
+func TestRunRefusesADamagedStoreUntouched(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vigil.db")
+	garbage := bytes.Repeat([]byte("not a database "), 512)
+	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	getenv := func(k string) string { return map[string]string{"VIGIL_MYSQL_USER": "u"}[k] }
+	err := run(ctx, []string{"--data-dir", dir}, &stdout, &stderr, getenv)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a readable SQLite database") {
+		t.Fatalf("run = %v, want an error naming %s", err, path)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, garbage) {
+		t.Error("the damaged store was changed")
 	}
 }

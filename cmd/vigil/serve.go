@@ -15,7 +15,7 @@ import (
 
 // serveFlags are the flags of vigil when it runs the services.
 type serveFlags struct {
-	configPath, services, storeURL, seeds, logLevel string
+	configPath, services, storeURL, dataDir, seeds, logLevel string
 }
 
 // newServeFlags defines the flags of vigil when it runs the services. Its
@@ -27,7 +27,8 @@ func newServeFlags(w io.Writer, getenv func(string) string) (*flag.FlagSet, *ser
 	fs.SetOutput(w)
 	fs.StringVar(&f.configPath, "config", getenv("VIGIL_CONFIG"), "YAML configuration `file` (env VIGIL_CONFIG)")
 	fs.StringVar(&f.services, "services", "", "comma-separated `list` of services to run: discovery,analyzer,recovery,gateway (default all)")
-	fs.StringVar(&f.storeURL, "store", "", "PostgreSQL `url` (postgres:// or postgresql://) or \"memory\"; prefer env VIGIL_STORE_URL when the URL holds a password")
+	fs.StringVar(&f.storeURL, "store", "", "store `url`: postgres:// or postgresql://, sqlite:///path/vigil.db, or \"memory\" (default the embedded store in --data-dir); prefer env VIGIL_STORE_URL when the URL holds a password")
+	fs.StringVar(&f.dataDir, "data-dir", "", "`directory` of the embedded store, used when no store is given (default "+app.DefaultDataDir+")")
 	fs.StringVar(&f.seeds, "seed", "", "comma-separated `list` of host:port of instances to discover at start")
 	fs.StringVar(&f.logLevel, "log-level", "", "log `level`: debug, info, warn or error (default info)")
 	fs.Usage = func() {
@@ -54,6 +55,9 @@ func runServices(ctx context.Context, args []string, stderr io.Writer, getenv fu
 	}
 	if f.storeURL != "" {
 		cfg.Store = f.storeURL
+	}
+	if f.dataDir != "" {
+		cfg.DataDir = f.dataDir
 	}
 	if f.seeds != "" {
 		cfg.Discovery.Seeds = append(cfg.Discovery.Seeds, strings.Split(f.seeds, ",")...)

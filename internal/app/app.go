@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/vigil-db/vigil/pkg/coord"
@@ -74,7 +76,14 @@ func Start(ctx context.Context, cfg Config, creds mysql.Credentials, log *slog.L
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if cfg.Runs(Discovery) || cfg.Runs(Analyzer) || cfg.Runs(Recovery) {
-		st, err := backend.Open(ctx, cfg.Store)
+		url := cfg.StoreURL()
+		if path, embedded := backend.SQLitePath(url); embedded {
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				closeAll(listeners)
+				return nil, fmt.Errorf("store: data directory for %s: %w", path, err)
+			}
+		}
+		st, err := backend.Open(ctx, url)
 		if err != nil {
 			closeAll(listeners)
 			return nil, err

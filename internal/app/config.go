@@ -6,6 +6,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -37,8 +38,12 @@ const MemoryStore = backend.Memory
 type Config struct {
 	// Services to run; empty means all.
 	Services []string `yaml:"services"`
-	// Store is a PostgreSQL URL, or "memory". Also VIGIL_STORE_URL.
+	// Store is a PostgreSQL URL, an embedded store (sqlite:///path or a
+	// file path), or "memory"; empty is the embedded store in DataDir.
+	// Also VIGIL_STORE_URL.
 	Store string `yaml:"store"`
+	// DataDir holds the embedded store when Store is empty.
+	DataDir string `yaml:"data_dir"`
 	// Coordinator is "local" (one process) or an etcd URL,
 	// etcd://host:port[,host:port]/namespace. Also VIGIL_COORDINATOR.
 	Coordinator string `yaml:"coordinator"`
@@ -50,11 +55,15 @@ type Config struct {
 	Gateway   gateway.Config   `yaml:"gateway"`
 }
 
-// DefaultConfig runs everything on loopback against a local PostgreSQL.
+// DefaultDataDir is where the embedded store lives by default.
+const DefaultDataDir = "vigil-data"
+
+// DefaultConfig runs everything on loopback in one process, with the
+// embedded store in DefaultDataDir and the local coordinator.
 func DefaultConfig() Config {
 	return Config{
 		Services:    AllServices,
-		Store:       "postgres://postgres@127.0.0.1:5432/vigil?sslmode=disable",
+		DataDir:     DefaultDataDir,
 		Coordinator: coordbackend.Local,
 		LogLevel:    "info",
 		Discovery:   discovery.DefaultConfig(),
@@ -86,6 +95,15 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// StoreURL is the store the process opens: Store, or the embedded store in
+// DataDir when Store is empty.
+func (c Config) StoreURL() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return "sqlite://" + filepath.Join(c.DataDir, "vigil.db")
+}
+
 // Runs reports whether the process runs the named service.
 func (c Config) Runs(name string) bool {
 	return len(c.Services) == 0 || slices.Contains(c.Services, name)
@@ -99,8 +117,20 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("services[%d]: %q is not one of %s", i, s, strings.Join(AllServices, ", ")))
 		}
 	}
-	if c.Store == "" && (c.Runs(Discovery) || c.Runs(Analyzer) || c.Runs(Recovery)) {
-		errs = append(errs, errors.New("store: empty; give a PostgreSQL URL or \"memory\""))
+	if c.Store == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: empty, and no store given; name a directory for the embedded store, or give a PostgreSQL URL as store"))
+	}
+	if _, embedded := backend.SQLitePath(c.StoreURL()); embedded {
+		var running []string
+		for _, name := range []string{Discovery, Analyzer, Recovery} {
+			if c.Runs(name) {
+				running = append(running, name)
+			}
+		}
+		if len(running) > 0 && len(running) < 3 {
+			errs = append(errs, fmt.Errorf("store: the embedded store %s serves one process that runs discovery, analyzer and recovery together; this one runs %s: run services as separate processes on PostgreSQL (store: postgres://...)",
+				c.StoreURL(), strings.Join(running, ", ")))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -9,6 +9,7 @@ import (
 	"net"
 
 	"github.com/vigil-db/vigil/pkg/config"
+	"github.com/vigil-db/vigil/pkg/store/backend"
 )
 
 // Command is the command line of a Vigil service binary and what it reads
@@ -71,6 +72,19 @@ type Shared struct {
 
 // ErrNoStore is the error for a binary that needs a store and was given none.
 var ErrNoStore = errors.New(`store: not set; give a PostgreSQL URL or "memory" in the config file or VIGIL_STORE_URL`)
+
+// CheckServiceStore checks the store of a binary that runs one service
+// next to others: it must be set, and shared, so never the embedded store,
+// which one process owns.
+func CheckServiceStore(url string) error {
+	if url == "" {
+		return ErrNoStore
+	}
+	if _, embedded := backend.SQLitePath(url); embedded {
+		return fmt.Errorf("store: %s is the embedded store, which serves only the all-in-one vigil running every service in one process; services in processes of their own share a PostgreSQL store (store: postgres://...)", url)
+	}
+	return nil
+}
 
 // Load parses args (see ParseFlags), reads the shared keys and the section of
 // the configuration file into cfg, strictly, applies VIGIL_STORE_URL and the

@@ -41,8 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	if shared.Store == "" {
-		return process.ErrNoStore
+	if err := process.CheckServiceStore(shared.Store); err != nil {
+		return err
 	}
 
 	st, err := backend.Open(ctx, shared.Store)
