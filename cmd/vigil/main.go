@@ -28,6 +28,8 @@ const usage = `Usage:
   vigil [flags]                 run the services (all by default)
   vigil demo [flags]            start a sandbox topology, discover it, print it, serve until Ctrl-C
   vigil sandbox up|down|status  manage a local MariaDB sandbox topology
+  vigil store copy --from URL --to URL
+                                copy the durable state into an empty store (embedded to PostgreSQL)
   vigil bench probe [flags]     measure probe cost against a sandbox topology
   vigil bench detect [flags]    measure failure detection latency against a sandbox topology
   vigil bench failover [flags]  measure automated failover against fresh sandbox topologies
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return runSandbox(ctx, args[1:], stdout, stderr)
 		case "bench":
 			return runBench(ctx, args[1:], stdout, stderr)
+		case "store":
+			return runStore(ctx, args[1:], stdout, stderr, getenv)
 		case "help", "-h", "--help":
 			fs, _ := newServeFlags(stdout, getenv)
 			fs.Usage()

@@ -14,7 +14,9 @@ import (
 	topologyv1 "github.com/vigil-db/vigil/proto/vigil/topology/v1"
 )
 
-func recovery(id, cluster string, started int) *recoveryv1.Recovery {
+// NewRecovery returns a succeeded DeadMaster recovery of cluster, started
+// at the contract suite's time started (seconds after its epoch), with one step.
+func NewRecovery(id, cluster string, started int) *recoveryv1.Recovery {
 	return &recoveryv1.Recovery{
 		Id:             id,
 		DetectionId:    "det-" + id,
@@ -59,7 +61,7 @@ func recoveryIDs(list []*recoveryv1.Recovery) []string {
 
 func testRecoveriesSaveGet(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	r := recovery("r1", "c1", 0)
+	r := NewRecovery("r1", "c1", 0)
 	r.Outcome = recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_RUNNING
 	saveRecovery(t, s, r)
 	r.Outcome = recoveryv1.RecoveryOutcome_RECOVERY_OUTCOME_SUCCEEDED
@@ -71,7 +73,7 @@ func testRecoveriesSaveGet(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := recovery("r1", "c1", 0)
+	want := NewRecovery("r1", "c1", 0)
 	want.Steps = append(want.Steps, &recoveryv1.RecoveryStep{Name: "publish", Ok: true})
 	if !proto.Equal(got, want) {
 		t.Errorf("GetRecovery = %v\nwant %v", got, want)
@@ -86,10 +88,10 @@ func testRecoveriesSaveGet(t *testing.T, s store.Store) {
 }
 
 func testRecoveriesFilterAndOrder(t *testing.T, s store.Store) {
-	saveRecovery(t, s, recovery("a", "c1", 1))
-	saveRecovery(t, s, recovery("b", "c2", 3))
-	saveRecovery(t, s, recovery("c", "c1", 2))
-	saveRecovery(t, s, recovery("d", "c1", 2)) // same started_at as c: greater id first
+	saveRecovery(t, s, NewRecovery("a", "c1", 1))
+	saveRecovery(t, s, NewRecovery("b", "c2", 3))
+	saveRecovery(t, s, NewRecovery("c", "c1", 2))
+	saveRecovery(t, s, NewRecovery("d", "c1", 2)) // same started_at as c: greater id first
 
 	for _, tt := range []struct {
 		f    store.RecoveryFilter
@@ -110,7 +112,7 @@ func testRecoveriesFilterAndOrder(t *testing.T, s store.Store) {
 
 func testRecoveriesPages(t *testing.T, s store.Store) {
 	for i := range 5 {
-		saveRecovery(t, s, recovery(fmt.Sprint("r", i), "c1", i))
+		saveRecovery(t, s, NewRecovery(fmt.Sprint("r", i), "c1", i))
 	}
 	var got []string
 	token := ""
@@ -134,10 +136,10 @@ func testRecoveriesPages(t *testing.T, s store.Store) {
 
 func testRecoveriesAcknowledge(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	saveRecovery(t, s, recovery("a", "c1", 1))
-	saveRecovery(t, s, recovery("b", "c2", 2))
-	saveRecovery(t, s, recovery("c", "c1", 3))
-	saveRecovery(t, s, recovery("d", "c3", 4))
+	saveRecovery(t, s, NewRecovery("a", "c1", 1))
+	saveRecovery(t, s, NewRecovery("b", "c2", 2))
+	saveRecovery(t, s, NewRecovery("c", "c1", 3))
+	saveRecovery(t, s, NewRecovery("d", "c3", 4))
 
 	n, err := s.AcknowledgeRecoveries(ctx, store.Acknowledgement{Cluster: "c1-alias", By: "ops", Comment: "checked", At: at(10)})
 	if err != nil || n != 2 {
@@ -148,7 +150,7 @@ func testRecoveriesAcknowledge(t *testing.T, s store.Store) {
 		t.Fatalf("acknowledge d = %d, %v; want 1", n, err)
 	}
 	// Saving a recovery again keeps its acknowledgement.
-	saveRecovery(t, s, recovery("a", "c1", 1))
+	saveRecovery(t, s, NewRecovery("a", "c1", 1))
 	got, err := s.GetRecovery(ctx, "a")
 	if err != nil {
 		t.Fatal(err)
@@ -170,10 +172,10 @@ func testRecoveriesAcknowledge(t *testing.T, s store.Store) {
 
 func testRecoveriesInvalid(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	noStart := recovery("x", "c1", 0)
+	noStart := NewRecovery("x", "c1", 0)
 	noStart.StartedAt = nil
-	badText := recovery("y", "c\x00", 0)
-	for name, r := range map[string]*recoveryv1.Recovery{"no id": recovery("", "c1", 0), "no started_at": noStart, "NUL in cluster": badText} {
+	badText := NewRecovery("y", "c\x00", 0)
+	for name, r := range map[string]*recoveryv1.Recovery{"no id": NewRecovery("", "c1", 0), "no started_at": noStart, "NUL in cluster": badText} {
 		if err := s.SaveRecovery(ctx, r); !errors.Is(err, store.ErrInvalidArgument) {
 			t.Errorf("SaveRecovery(%s) = %v, want ErrInvalidArgument", name, err)
 		}
