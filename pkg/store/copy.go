@@ -19,7 +19,7 @@ const copyBatch = 1000
 // Copied counts what Copy moved.
 type Copied struct {
 	Instances, Registered, Clusters, Detections, Recoveries, Downtimes, Candidates int
-	GlobalSwitch                                                                 bool
+	GlobalSwitch                                                                   bool
 }
 
 // Copy copies the durable state of from into to, which must be empty:
