@@ -59,3 +59,38 @@ func TestStartRejectsBadConfigurationAndFreesPorts(t *testing.T) {
 		t.Errorf("Wait = %v", err)
 	}
 }
+
+func TestStoreChoice(t *testing.T) {
+	cfg := DefaultConfig()
+	if got, want := cfg.StoreURL(), "sqlite://vigil-data/vigil.db"; got != want {
+		t.Errorf("default StoreURL = %q, want %q", got, want)
+	}
+	tests := []struct {
+		name     string
+		services []string
+		store    string
+		dataDir  string
+		wantErr  string // empty: valid
+	}{
+		{name: "all services, embedded", services: AllServices, dataDir: "data"},
+		{name: "all but the gateway, embedded", services: []string{Discovery, Analyzer, Recovery}, dataDir: "data"},
+		{name: "gateway alone needs no store", services: []string{Gateway}, dataDir: ""},
+		{name: "recovery alone on PostgreSQL", services: []string{Recovery}, store: "postgres://db/vigil"},
+		{name: "recovery alone, embedded", services: []string{Recovery}, dataDir: "data", wantErr: "this one runs recovery"},
+		{name: "two services on a file path", services: []string{Discovery, Analyzer}, store: "/var/lib/vigil/vigil.db", wantErr: "this one runs discovery, analyzer"},
+		{name: "no store and no data directory", services: AllServices, wantErr: "data_dir: empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Services, cfg.Store, cfg.DataDir = tt.services, tt.store, tt.dataDir
+			err := cfg.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Validate = %v, want valid", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Validate = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

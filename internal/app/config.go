@@ -117,7 +117,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("services[%d]: %q is not one of %s", i, s, strings.Join(AllServices, ", ")))
 		}
 	}
-	if c.Store == "" && c.DataDir == "" {
+	usesStore := c.Runs(Discovery) || c.Runs(Analyzer) || c.Runs(Recovery)
+	if usesStore && c.Store == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: empty, and no store given; name a directory for the embedded store, or give a PostgreSQL URL as store"))
 	}
 	if _, embedded := backend.SQLitePath(c.StoreURL()); embedded {
