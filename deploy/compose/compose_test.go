@@ -23,9 +23,9 @@ import (
 var vigilServices = map[string]string{
 	"vigil-discovery-1": app.Discovery,
 	"vigil-discovery-2": app.Discovery,
-	"vigil-analyzer":  app.Analyzer,
-	"vigil-recovery":  app.Recovery,
-	"vigil-gateway":   app.Gateway,
+	"vigil-analyzer":    app.Analyzer,
+	"vigil-recovery":    app.Recovery,
+	"vigil-gateway":     app.Gateway,
 }
 
 const (
