@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -116,34 +114,9 @@ func (s *Store) ListDetections(ctx context.Context, f store.DetectionFilter) ([]
 	if err != nil {
 		return nil, "", fmt.Errorf("list detections: %w", err)
 	}
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	if f.Cluster != "" {
-		p := arg(f.Cluster)
-		where = append(where, "(cluster = "+p+" OR cluster_alias = "+p+")")
-	}
-	if !f.Instance.IsZero() {
-		where = append(where, "host = "+arg(f.Instance.Host)+" AND port = "+arg(int32(f.Instance.Port)))
-	}
-	if f.ActiveOnly {
-		where = append(where, "cleared_at IS NULL")
-	}
-	if paged {
-		where = append(where, "(detected_at, id) < ("+arg(after.At)+", "+arg(after.ID)+")")
-	}
-	sql := "SELECT id, detected_at, detection FROM detections"
-	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
-	}
-	sql += " ORDER BY detected_at DESC, id DESC LIMIT " + arg(size+1)
-
-	rows, err := s.pool.Query(ctx, sql, args...)
+	q := newListQuery()
+	sql := "SELECT id, detected_at, detection FROM detections" + q.Detections(f, size, after, paged)
+	rows, err := s.pool.Query(ctx, sql, q.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list detections: %w", err)
 	}

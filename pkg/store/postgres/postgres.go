@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-db/vigil/pkg/store"
+	"github.com/vigil-db/vigil/pkg/store/internal/rules"
 )
 
 // connectTimeout bounds connecting and the first ping, unless the DSN sets
@@ -108,6 +109,14 @@ func serverAddr(cfg *pgx.ConnConfig) string {
 func isPgError(err error, sqlState string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == sqlState
+}
+
+// newListQuery builds list queries with PostgreSQL's placeholders.
+func newListQuery() *rules.ListQuery {
+	return &rules.ListQuery{
+		Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+		Time:        func(t time.Time) any { return t },
+	}
 }
 
 // Close implements store.Store: it closes the connection pool.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -88,30 +86,9 @@ func (s *Store) ListRecoveries(ctx context.Context, f store.RecoveryFilter) ([]*
 	if err != nil {
 		return nil, "", fmt.Errorf("list recoveries: %w", err)
 	}
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	if f.Cluster != "" {
-		p := arg(f.Cluster)
-		where = append(where, "(cluster = "+p+" OR cluster_alias = "+p+")")
-	}
-	if f.DetectionID != "" {
-		where = append(where, "detection_id = "+arg(f.DetectionID))
-	}
-	if paged {
-		where = append(where, "(started_at, id) < ("+arg(after.At)+", "+arg(after.ID)+")")
-	}
-	sql := "SELECT " + recoveryColumns + " FROM recoveries"
-	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
-	}
-	sql += " ORDER BY started_at DESC, id DESC LIMIT " + arg(size+1)
-	rows, err := s.pool.Query(ctx, sql, args...)
+	q := newListQuery()
+	sql := "SELECT " + recoveryColumns + " FROM recoveries" + q.Recoveries(f, size, after, paged)
+	rows, err := s.pool.Query(ctx, sql, q.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list recoveries: %w", err)
 	}

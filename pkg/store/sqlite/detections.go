@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -70,32 +69,9 @@ func (s *Store) ListDetections(ctx context.Context, f store.DetectionFilter) ([]
 	if err != nil {
 		return nil, "", fmt.Errorf("list detections: %w", err)
 	}
-	var (
-		where []string
-		args  []any
-	)
-	if f.Cluster != "" {
-		where = append(where, "(cluster = ? OR cluster_alias = ?)")
-		args = append(args, f.Cluster, f.Cluster)
-	}
-	if !f.Instance.IsZero() {
-		where = append(where, "host = ? AND port = ?")
-		args = append(args, f.Instance.Host, f.Instance.Port)
-	}
-	if f.ActiveOnly {
-		where = append(where, "cleared_at IS NULL")
-	}
-	if paged {
-		where = append(where, "(detected_at, id) < (?, ?)")
-		args = append(args, micros(after.At), after.ID)
-	}
-	query := "SELECT id, detected_at, detection FROM detections"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY detected_at DESC, id DESC LIMIT ?"
-	args = append(args, size+1)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	q := newListQuery()
+	query := "SELECT id, detected_at, detection FROM detections" + q.Detections(f, size, after, paged)
+	rows, err := s.db.QueryContext(ctx, query, q.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list detections: %w", err)
 	}

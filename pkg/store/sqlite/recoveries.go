@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -87,29 +86,9 @@ func (s *Store) ListRecoveries(ctx context.Context, f store.RecoveryFilter) ([]*
 	if err != nil {
 		return nil, "", fmt.Errorf("list recoveries: %w", err)
 	}
-	var (
-		where []string
-		args  []any
-	)
-	if f.Cluster != "" {
-		where = append(where, "(cluster = ? OR cluster_alias = ?)")
-		args = append(args, f.Cluster, f.Cluster)
-	}
-	if f.DetectionID != "" {
-		where = append(where, "detection_id = ?")
-		args = append(args, f.DetectionID)
-	}
-	if paged {
-		where = append(where, "(started_at, id) < (?, ?)")
-		args = append(args, micros(after.At), after.ID)
-	}
-	query := "SELECT " + recoveryColumns + " FROM recoveries"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY started_at DESC, id DESC LIMIT ?"
-	args = append(args, size+1)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	q := newListQuery()
+	query := "SELECT " + recoveryColumns + " FROM recoveries" + q.Recoveries(f, size, after, paged)
+	rows, err := s.db.QueryContext(ctx, query, q.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list recoveries: %w", err)
 	}

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/vigil-db/vigil/pkg/store"
+	"github.com/vigil-db/vigil/pkg/store/internal/rules"
 )
 
 // ErrInUse is returned by Open when another process holds the store.
@@ -119,6 +121,14 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // nullMicros is micros for a time that may be absent (zero).
 func nullMicros(t time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: t.UnixMicro(), Valid: !t.IsZero()}
+}
+
+// newListQuery builds list queries with SQLite's placeholders and times.
+func newListQuery() *rules.ListQuery {
+	return &rules.ListQuery{
+		Placeholder: func(n int) string { return "?" + strconv.Itoa(n) },
+		Time:        func(t time.Time) any { return micros(t) },
+	}
 }
 
 // inTx runs f in one transaction, committed when f returns nil.
