@@ -124,15 +124,7 @@ func TestDetectMasterUnreachableToVigilOnly(t *testing.T) {
 	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
 	m := topo.Master()
 	proxy := startProxy(t, m.Key)
-	_, proxyPort, _ := strings.Cut(proxy.Addr(), ":")
-	for _, r := range topo.Instances()[1:] {
-		if err := r.Exec(ctxT(t), "STOP SLAVE; CHANGE MASTER TO MASTER_PORT="+proxyPort+"; START SLAVE"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := topo.WaitReplicating(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	replicateThrough(t, topo, proxy.Addr())
 	proxy.Mark() // the replicas' streams
 
 	cfg := testConfig(t)

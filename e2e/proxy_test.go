@@ -3,8 +3,11 @@ package e2e
 import (
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vigil-db/vigil/pkg/sandbox"
 )
 
 // tcpProxy forwards connections from a loopback port to a server. Cut
@@ -163,5 +166,20 @@ func (p *sourceProxy) CutFrom(ips ...string) {
 		if p.cut[from] {
 			c.Close()
 		}
+	}
+}
+
+// replicateThrough points every replica of topo at the master through the
+// proxy at addr (on the master's host) and waits until they replicate.
+func replicateThrough(t *testing.T, topo *sandbox.Topology, addr string) {
+	t.Helper()
+	_, port, _ := strings.Cut(addr, ":")
+	for _, r := range topo.Instances()[1:] {
+		if err := r.Exec(ctxT(t), "STOP SLAVE; CHANGE MASTER TO MASTER_PORT="+port+"; START SLAVE"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := topo.WaitReplicating(ctxT(t)); err != nil {
+		t.Fatal(err)
 	}
 }

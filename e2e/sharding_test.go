@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -167,15 +166,7 @@ func TestQuorumOfObservers(t *testing.T) {
 	topo := sandbox.StartForTest(t, sandbox.MasterWithReplicas(2))
 	m := topo.Master()
 	proxy := startSourceProxy(t, m.Key)
-	_, proxyPort, _ := strings.Cut(proxy.Addr(), ":")
-	for _, r := range topo.Instances()[1:] {
-		if err := r.Exec(ctxT(t), "STOP SLAVE; CHANGE MASTER TO MASTER_PORT="+proxyPort+"; START SLAVE"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := topo.WaitReplicating(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	replicateThrough(t, topo, proxy.Addr())
 	url, _ := etcdNamespace(t)
 	dsn := testConfig(t).Store
 	seeds := []string{topo.Instance("r1").Key} // the crawl finds the master at the proxy
