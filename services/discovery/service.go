@@ -227,6 +227,9 @@ func (s *Service) crawl(snap *topologyv1.Snapshot) {
 		}
 	}
 	fresh := s.learn(context.Background(), keys)
+	if len(fresh) == 0 {
+		return // the usual case: every neighbour is known
+	}
 	owns := s.ownership()
 	for _, key := range fresh {
 		s.log.Info("instance discovered", "instance", key.String(), "via", keyOf(snap).String(), "owned", owns(key))
