@@ -141,16 +141,12 @@ func (m *Members) notifyLocked() {
 }
 
 func parse(e coord.Event) (Registered, bool) {
-	var reg Registration
-	if err := json.Unmarshal(e.Value, &reg); err != nil {
+	var v value
+	if err := json.Unmarshal(e.Value, &v); err != nil {
 		return Registered{}, false // not a member's registration
 	}
-	var domain struct {
-		Domain string `json:"domain"`
-	}
-	_ = json.Unmarshal(e.Value, &domain)
 	id := strings.TrimPrefix(e.Key, membersPrefix)
-	return Registered{Member: Member{ID: id, Domain: domain.Domain}, Registration: reg}, true
+	return Registered{Member: Member{ID: id, Domain: v.Domain}, Registration: v.Registration}, true
 }
 
 // List returns the live members with their registrations, ordered by id.
@@ -206,10 +202,14 @@ func (m *Members) Owners(key string) []Registered {
 	return out
 }
 
-// marshal is the value a member registers: its registration and domain.
+// value is what a member registers under its key: its domain and its
+// registration.
+type value struct {
+	Domain string `json:"domain"`
+	Registration
+}
+
+// marshal is the value a member registers.
 func marshal(self Member, reg Registration) ([]byte, error) {
-	return json.Marshal(struct {
-		Domain string `json:"domain"`
-		Registration
-	}{self.Domain, reg})
+	return json.Marshal(value{Domain: self.Domain, Registration: reg})
 }
